@@ -1,0 +1,94 @@
+"""Deep Q-Network (Mnih et al., 2015, "Human-level control through deep reinforcement learning").
+
+Pseudocode: pseudocodes/DQN.md. Beyond the paper: the Huber loss, gradient-norm
+clipping, several gradient steps every ``train_freq`` env steps (as in RL Zoo), and
+bootstrapping through time-limit truncations (only ``terminated`` stops the target).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from joyrl.buffers import ReplayBatch, ReplayBuffer
+from joyrl.networks import build_mlp
+from joyrl.schedules import EpsilonSchedule, soft_update
+
+
+class Agent:
+    supported_observation_spaces = ("Box",)
+    supported_action_spaces = ("Discrete",)
+
+    def __init__(self, cfg) -> None:
+        self.cfg = cfg
+        self.device = torch.device(cfg.device)
+        self.n_actions = cfg.n_actions
+        self.policy_net = build_mlp(cfg.value_layers, cfg.n_states, cfg.n_actions).to(self.device)  # Q(s, a; θ)
+        self.target_net = copy.deepcopy(self.policy_net).requires_grad_(False)  # Q(s, a; θ⁻)
+        self.optimizer = torch.optim.Adam(self.policy_net.parameters(), lr=cfg.lr, foreach=True)
+        self.memory = ReplayBuffer(cfg.buffer_size, (cfg.n_states,), device=self.device)  # D
+        self.epsilon = EpsilonSchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
+        self.sample_count = 0  # env steps taken with sample_action
+        self.update_count = 0  # gradient steps taken
+
+    def sample_action(self, state: np.ndarray) -> int:
+        """Epsilon-greedy behaviour policy (pseudocode step 4)."""
+        self.sample_count += 1
+        if random.random() < self.epsilon(self.sample_count):
+            return random.randrange(self.n_actions)
+        return self.predict_action(state)
+
+    @torch.inference_mode()
+    def predict_action(self, state: np.ndarray) -> int:
+        """Greedy action argmax_a Q(s, a; θ)."""
+        state_tensor = torch.as_tensor(state, dtype=torch.float32, device=self.device).reshape(1, -1)
+        return int(self.policy_net(state_tensor).argmax(dim=1).item())
+
+    def store_transition(self, state, action: int, reward: float, next_state, terminated: bool) -> None:
+        """Store (s, a, r, s', terminated) in D (pseudocode step 6)."""
+        self.memory.push(state, action, reward, next_state, terminated)
+
+    def update(self) -> dict[str, float] | None:
+        """Every ``train_freq`` steps after ``learning_starts``: ``gradient_steps`` steps (pseudocode 7-11)."""
+        if self.sample_count < self.cfg.learning_starts or self.sample_count % self.cfg.train_freq != 0:
+            return None
+        total_loss = 0.0
+        for _ in range(self.cfg.gradient_steps):
+            batch = self.memory.sample(self.cfg.batch_size)
+            q_values = self.policy_net(batch.states).gather(1, batch.actions.unsqueeze(1)).squeeze(1)  # (B,)
+            loss = F.smooth_l1_loss(q_values, self.compute_target(batch))
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.policy_net.parameters(), self.cfg.max_grad_norm)
+            self.optimizer.step()
+            self.update_count += 1
+            if self.update_count % self.cfg.target_update == 0:
+                soft_update(self.target_net, self.policy_net, self.cfg.tau)  # θ⁻ <- θ (step 11)
+            total_loss += loss.detach()
+        return {"loss": float(total_loss) / self.cfg.gradient_steps, "epsilon": self.epsilon(self.sample_count)}
+
+    @torch.no_grad()
+    def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
+        """y = r + γ (1 - terminated) max_a' Q(s', a'; θ⁻)  (pseudocode step 9); shape (B,)."""
+        next_q = self.target_net(batch.next_states).max(dim=1).values
+        return batch.rewards + self.cfg.gamma * (1.0 - batch.terminated) * next_q
+
+    def state_dict(self) -> dict:
+        return {
+            "policy_net": self.policy_net.state_dict(),
+            "target_net": self.target_net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "sample_count": self.sample_count,
+            "update_count": self.update_count,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy_net.load_state_dict(state["policy_net"])
+        self.target_net.load_state_dict(state["target_net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.sample_count = state["sample_count"]
+        self.update_count = state["update_count"]

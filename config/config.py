@@ -1,0 +1,47 @@
+"""General settings: what to run, for how long, and what to keep (the ``general_cfg`` section)."""
+
+from typing import Annotated, Literal
+
+from joyrl.config import at_least, at_least_or_unlimited
+
+
+class GeneralConfig:
+    algo_name: str = "DQN"  # folder under algos/ holding the algorithm
+    env_name: str = "gym"  # folder under envs/ with env defaults; 'gym' covers every Gymnasium id
+    device: Literal["cpu", "cuda", "auto"] = "cpu"  # 'auto' picks cuda when it is available
+    mode: Literal["train", "test", "render", "collect"] = "train"  # what this run does
+    seed: Annotated[int, at_least(0)] = 1  # seeds Python, NumPy, torch and the env once; 0 = unseeded
+    max_episode: Annotated[int, at_least_or_unlimited(1)] = -1  # episodes to run, in every mode; -1 = until max_env_steps
+    max_env_steps: Annotated[int, at_least_or_unlimited(1)] = (
+        50_000  # env-step budget, in every mode (checked at episode ends); -1 = none
+    )
+    max_step: Annotated[int, at_least_or_unlimited(1)] = -1  # per-episode step cap (truncation); -1 = the env's own limit
+    online_eval: bool = True  # evaluate the greedy policy on a separate env while training, keeping models/best.pt
+    online_eval_episode: Annotated[int, at_least(1)] = 10  # episodes per online evaluation
+    eval_per_episode: Annotated[int, at_least(1)] = 10  # evaluate every this many training episodes
+    model_save_fre: Annotated[int, at_least(1)] = 100  # periodic checkpoint every this many training episodes
+    log_per_episode: Annotated[int, at_least(1)] = 10  # one log line every this many episodes
+    load_checkpoint: bool = False  # train: continue from load_path (networks, optimiser, counters, schedules)
+    load_path: str | None = None  # run folder name under tasks/, a run folder path, or a checkpoint file
+    collect_traj: bool = False  # also write trajectories to traj/ in train and test modes
+    render_episodes: Annotated[int, at_least(1)] = 1  # episodes written to videos/video.gif when rendering
+    render_fps: Annotated[int, at_least(1)] = 30  # frames per second of the GIF
+    tasks_dir: str = "tasks"  # where run folders are created; relative paths start at the project root
+    save_fig: bool = True  # write learning-curve PNGs to results/
+    show_fig: bool = False  # also open the figures in a window (needs a display)
+    torch_threads: Annotated[int, at_least(0)] = 1  # torch CPU threads; 1 is fastest for small networks, 0 = torch's default
+    mp_backend: str = "single"  # how episodes are run; only 'single' (one process) exists for now
+    n_workers: Annotated[int, at_least(1)] = 1  # parallel workers; only 1 with the single backend
+
+    @staticmethod
+    def check(cfg) -> None:
+        if cfg.mp_backend != "single":
+            raise ValueError(f"mp_backend {cfg.mp_backend!r} is not available: only 'single' (one process) exists for now")
+        if cfg.n_workers != 1:
+            raise ValueError("n_workers must be 1: mp_backend 'single' runs one process (no other backend yet)")
+        if cfg.max_episode == -1 and cfg.max_env_steps == -1:
+            raise ValueError("max_episode and max_env_steps are both -1, so the run would never end; set one")
+        if cfg.mode in ("test", "render", "collect") and not cfg.load_path:
+            raise ValueError(f"mode {cfg.mode} needs a trained model: set load_path (or --load) to a run folder or checkpoint")
+        if cfg.load_checkpoint and not cfg.load_path:
+            raise ValueError("load_checkpoint is true but load_path is empty: set load_path to a run folder or checkpoint")

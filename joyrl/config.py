@@ -1,0 +1,400 @@
+"""Three config layers merged into one validated object.
+
+Order, later wins: ``config/config.py`` (GeneralConfig), ``algos/<algo>/config.py``
+(AlgoConfig), ``envs/<env_name>/config.py`` (EnvConfig), the ``--yaml`` file, the
+command line. A config class is a plain class whose annotated attributes are its keys:
+
+    class AlgoConfig:
+        lr: Annotated[float, greater_than(0)] = 1e-3  # Adam learning rate
+
+Types are checked from the annotations (``int``, ``float``, ``bool``, ``str``,
+``Literal[...]``, ``X | None``, ``list[...]``, ``dict``); ``Annotated`` adds range
+constraints. A class may define ``check(cfg)`` for rules that span several keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import importlib
+import math
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+
+from joyrl import paths
+from joyrl.errors import ConfigError
+
+SECTIONS = ("general_cfg", "algo_cfg", "env_cfg")
+
+
+@dataclass(frozen=True)
+class Range:
+    """A numeric bound for ``Annotated[int | float, Range(...)]``."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    minus_one_means_unlimited: bool = False
+
+    def violation(self, value: float) -> str | None:
+        if self.minus_one_means_unlimited and value == -1:
+            return None
+        unlimited = " (or -1 for no limit)" if self.minus_one_means_unlimited else ""
+        if self.low is not None:
+            if self.low_open and not value > self.low:
+                return f"must be > {self.low:g}{unlimited}"
+            if not self.low_open and not value >= self.low:
+                return f"must be >= {self.low:g}{unlimited}"
+        if self.high is not None and not value <= self.high:
+            return f"must be <= {self.high:g}"
+        return None
+
+
+def at_least(low: float) -> Range:
+    return Range(low=low)
+
+
+def greater_than(low: float) -> Range:
+    return Range(low=low, low_open=True)
+
+
+def between(low: float, high: float) -> Range:
+    return Range(low=low, high=high)
+
+
+def at_least_or_unlimited(low: int) -> Range:
+    """For counts where -1 means 'no limit'."""
+    return Range(low=low, minus_one_means_unlimited=True)
+
+
+class Config(types.SimpleNamespace):
+    """The flat view agents and trainers read (``cfg.lr``), keeping the three sections."""
+
+    def __init__(self, sections: dict[str, dict[str, Any]]) -> None:
+        flat: dict[str, Any] = {}
+        for section in SECTIONS:
+            flat.update(sections[section])
+        super().__init__(**flat)
+        self._section_keys = {name: list(values) for name, values in sections.items()}
+
+    def sections(self) -> dict[str, dict[str, Any]]:
+        """The three sections with their current values, as written to config.yaml."""
+        return {name: {key: copy.deepcopy(getattr(self, key)) for key in keys} for name, keys in self._section_keys.items()}
+
+
+# ---------------------------------------------------------------- value checking
+
+
+def _is_optional(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (Union, types.UnionType) and type(None) in typing.get_args(annotation)
+
+
+def _describe(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _describe(typing.get_args(annotation)[0])
+    if origin is Literal:
+        return "one of " + ", ".join(repr(choice) for choice in typing.get_args(annotation))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(arm) for arm in typing.get_args(annotation))
+    if origin is list:
+        return "a list"
+    if origin is dict or annotation is dict:
+        return "a mapping"
+    if annotation is type(None):
+        return "null"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def coerce(value: Any, annotation: Any, from_text: bool = False) -> Any:
+    """Return ``value`` converted to ``annotation``, or raise ValueError saying why.
+
+    ``from_text`` marks a raw command-line string: it is parsed as YAML unless the
+    key is a plain string. Numbers written as ``1e-4`` (a string to YAML 1.1) are
+    accepted for float and integer keys.
+    """
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        base, *constraints = typing.get_args(annotation)
+        result = coerce(value, base, from_text)
+        for constraint in constraints:
+            problem = constraint.violation(result) if result is not None else None
+            if problem:
+                raise ValueError(f"{result!r} {problem}")
+        return result
+    if from_text and annotation is not str:
+        value = _parse_text(value)
+    if value is None and _is_optional(annotation):
+        return None
+    if origin in (Union, types.UnionType):
+        return _coerce_union(value, annotation)
+    if origin is Literal:
+        return _coerce_literal(value, annotation)
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"expected a list, got {value!r}")
+        (item_type,) = typing.get_args(annotation) or (Any,)
+        return [coerce(item, item_type) for item in value]
+    if origin is dict or annotation is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a mapping, got {value!r}")
+        return dict(value)
+    if annotation in _SCALARS:
+        return _SCALARS[annotation](value)
+    raise TypeError(f"unsupported config annotation {annotation!r}")
+
+
+def _parse_text(text: str) -> Any:
+    try:
+        return yaml.safe_load(text) if text.strip() else text
+    except yaml.YAMLError:
+        return text
+
+
+def _coerce_union(value: Any, annotation: Any) -> Any:
+    for arm in typing.get_args(annotation):
+        if arm is type(None):
+            continue
+        try:
+            return coerce(value, arm)
+        except ValueError:
+            continue
+    raise ValueError(f"expected {_describe(annotation)}, got {value!r}")
+
+
+def _coerce_literal(value: Any, annotation: Any) -> Any:
+    choices = typing.get_args(annotation)
+    if value in choices:
+        return value
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"expected {_describe(annotation)}, got {value!r}{hint}")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _to_int(value: Any) -> int:
+    number = _number(value)
+    if number is None or (isinstance(number, float) and not number.is_integer()):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return int(number)
+
+
+def _to_float(value: Any) -> float:
+    number = _number(value)
+    if number is None or math.isnan(number):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(number)
+
+
+def _to_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"expected a string, got {value!r}")
+
+
+_SCALARS = {bool: _to_bool, int: _to_int, float: _to_float, str: _to_str, Any: lambda value: value}
+
+
+def _number(value: Any) -> int | float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+# ---------------------------------------------------------------- config classes
+
+
+def schema(config_class: type) -> dict[str, Any]:
+    """The keys of a config class with their annotations, in definition order."""
+    hints = typing.get_type_hints(config_class, include_extras=True)
+    return {name: hints[name] for name in config_class.__annotations__ if not name.startswith("_")}
+
+
+def defaults(config_class: type) -> dict[str, Any]:
+    return {name: copy.deepcopy(getattr(config_class, name)) for name in schema(config_class)}
+
+
+def _suggest(key: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
+    if close:
+        return "did you mean " + " or ".join(close) + "?"
+    return "valid keys: " + ", ".join(valid)
+
+
+def _load_class(package: str, folder: str, class_name: str) -> type:
+    module = importlib.import_module(f"{package}.{folder}.config")
+    try:
+        return getattr(module, class_name)
+    except AttributeError:
+        raise ConfigError(f"{package}/{folder}/config.py defines no {class_name} class") from None
+
+
+def available(package_dir: Path, required_file: str = "config.py") -> list[str]:
+    """Folder names under ``package_dir`` that hold ``required_file``."""
+    return sorted(
+        child.name
+        for child in package_dir.iterdir()
+        if child.is_dir() and (child / required_file).exists() and not child.name.startswith("_")
+    )
+
+
+def algo_config_class(algo_name: str) -> type:
+    names = available(paths.ALGOS_DIR, "agent.py")
+    if algo_name not in names:
+        close = difflib.get_close_matches(algo_name, names, n=1, cutoff=0.3)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ConfigError(f"unknown algorithm {algo_name!r}: {hint}available in algos/: {', '.join(names)}")
+    return _load_class("algos", algo_name, "AlgoConfig")
+
+
+def env_config_class(env_name: str) -> type:
+    names = available(paths.ENVS_DIR)
+    if env_name not in names:
+        raise ConfigError(
+            f"unknown env_name {env_name!r}: available in envs/: {', '.join(names)}"
+            " ('gym' covers every environment registered with Gymnasium)"
+        )
+    return _load_class("envs", env_name, "EnvConfig")
+
+
+# ---------------------------------------------------------------- sources
+
+
+def read_yaml(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read a three-section YAML file; every problem is one ConfigError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"YAML file {str(path)!r} not found; give a path such as config/presets/CartPole-v1_DQN.yaml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{path}: malformed YAML,{where} {problem}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read it ({error})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with sections {', '.join(SECTIONS)}")
+    for section, content in data.items():
+        if section not in SECTIONS:
+            close = difflib.get_close_matches(str(section), SECTIONS, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"sections are {', '.join(SECTIONS)}"
+            raise ConfigError(f"{path}: unknown section {section!r}; {hint}")
+        if content is None:
+            data[section] = {}
+        elif not isinstance(content, dict):
+            raise ConfigError(f"{path}: section {section} must be a mapping of key: value")
+    return data
+
+
+def parse_override(text: str) -> tuple[str, str, str]:
+    """Split ``section.key=value`` into its parts."""
+    target, sep, value = text.partition("=")
+    section, dot, key = target.partition(".")
+    if not sep or not dot or not key:
+        raise ConfigError(f"cannot read override {text!r}; write section.key=value, e.g. algo_cfg.lr=3e-4")
+    if section not in SECTIONS:
+        close = difflib.get_close_matches(section, SECTIONS, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"sections are {', '.join(SECTIONS)}"
+        raise ConfigError(f"override {text!r}: unknown section {section!r}; {hint}")
+    return section, key.strip(), value
+
+
+# ---------------------------------------------------------------- merging
+
+
+@dataclass
+class Layer:
+    """One source of values: a YAML file, or the command line."""
+
+    name: str
+    values: dict[str, dict[str, Any]]
+    from_text: bool = False
+
+
+def resolve(layers: list[Layer]) -> Config:
+    """Merge code defaults with ``layers`` (later wins) and validate every value."""
+    general_class = _general_config_class()
+    general = _merge_section("general_cfg", general_class, layers)
+    classes = {
+        "general_cfg": general_class,
+        "algo_cfg": algo_config_class(general["algo_name"]),
+        "env_cfg": env_config_class(general["env_name"]),
+    }
+    sections = {"general_cfg": general}
+    sections["algo_cfg"] = _merge_section("algo_cfg", classes["algo_cfg"], layers)
+    sections["env_cfg"] = _merge_section("env_cfg", classes["env_cfg"], layers)
+
+    owners: dict[str, str] = {}
+    for section, values in sections.items():
+        for key in values:
+            if key in owners:
+                raise ConfigError(f"key {key!r} is defined in both {owners[key]} and {section}; rename one of them")
+            owners[key] = section
+
+    cfg = Config(sections)
+    for section in SECTIONS:
+        check = getattr(classes[section], "check", None)
+        if check is not None:
+            try:
+                check(cfg)
+            except ValueError as error:
+                raise ConfigError(f"{section}: {error}") from None
+    return cfg
+
+
+def _general_config_class() -> type:
+    module = importlib.import_module("config.config")
+    return module.GeneralConfig
+
+
+def _merge_section(section: str, config_class: type, layers: list[Layer]) -> dict[str, Any]:
+    keys = schema(config_class)
+    values = defaults(config_class)
+    for layer in layers:
+        for key, raw in layer.values.get(section, {}).items():
+            where = f"{layer.name}: {section}.{key}"
+            if key not in keys:
+                owner = _owner_hint(section, key)
+                raise ConfigError(f"{where} is not a known key; {owner or _suggest(str(key), list(keys))}")
+            try:
+                values[key] = coerce(raw, keys[key], from_text=layer.from_text)
+            except ValueError as error:
+                raise ConfigError(f"{where}: {error}") from None
+    return values
+
+
+def _owner_hint(section: str, key: str) -> str:
+    """When a key sits in the wrong section, say which section it belongs to."""
+    if section != "general_cfg" and key in schema(_general_config_class()):
+        return "it belongs in general_cfg"
+    return ""
+
+
+def to_yaml(cfg: Config) -> str:
+    """The resolved configuration as a three-section YAML document."""
+    return yaml.safe_dump(cfg.sections(), sort_keys=False, default_flow_style=None)

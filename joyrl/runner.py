@@ -1,0 +1,318 @@
+"""One run: set up from a resolved config, then train, test, render or collect.
+
+Everything that can be wrong with the user's input is checked in ``Run.prepare``,
+before the run folder exists, so a bad run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from joyrl import paths
+from joyrl.checkpoints import CHECKPOINT_SUFFIX, load_checkpoint, resolve_load_path, save_checkpoint
+from joyrl.config import Config, to_yaml
+from joyrl.envs import EVAL_SEED_OFFSET, check_spaces, env_info, make_env
+from joyrl.errors import JoyRLError
+from joyrl.logs import CSVRecorder, close_logger, get_logger, progress_bar
+from joyrl.loops import evaluate
+from joyrl.media import FrameRecorder, save_gif
+from joyrl.plots import plot_episodes, plot_training
+from joyrl.runtime import resolve_device, rng_states, seed_everything, set_rng_states, set_torch_threads
+from joyrl.trajectories import TrajectoryCollector, TrajectoryWriter
+
+RES_COLUMNS = ["episode", "env_steps", "reward", "length", "seconds"]
+EVAL_COLUMNS = ["episode", "env_steps", "eval_mean", "eval_std", "eval_min", "eval_max", "seconds"]
+
+
+class Interrupted(Exception):
+    """Raised in the main loop on SIGINT (Ctrl-C) or SIGTERM; the run saves and exits."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
+def _raise_interrupted(signum: int, _frame: Any) -> None:
+    raise Interrupted(signum)
+
+
+class Run:
+    """Holds what one run needs: config, env, agent, trainer, folder, logger, recorders."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.checkpoint: dict | None = None
+        self.folder: Path | None = None
+
+    # ------------------------------------------------------------------ set-up
+
+    def prepare(self) -> None:
+        """Build everything and check every input; creates no file."""
+        cfg = self.cfg
+        cfg.device = resolve_device(cfg.device)
+        set_torch_threads(cfg.torch_threads)
+        seed_everything(cfg.seed)
+        self.seed = cfg.seed if cfg.seed > 0 else None
+        self.render_mode = "rgb_array" if cfg.mode == "render" else cfg.render_mode
+        self.env = make_env(cfg, self.seed, self.render_mode)
+        for key, value in env_info(self.env).items():
+            setattr(cfg, key, value)
+
+        agent_module = importlib.import_module(f"algos.{cfg.algo_name}.agent")
+        trainer_module = importlib.import_module(f"algos.{cfg.algo_name}.trainer")
+        check_spaces(agent_module.Agent, self.env, cfg.algo_name, cfg.id)
+
+        if cfg.mode != "train" or cfg.load_checkpoint:
+            prefer = ("last", "best") if cfg.mode == "train" else ("best", "last")
+            self.checkpoint_path = resolve_load_path(cfg.load_path, prefer, self._tasks_dir())
+            self.checkpoint = load_checkpoint(self.checkpoint_path, cfg.algo_name)
+
+        self.agent = agent_module.Agent(cfg)
+        self.trainer = trainer_module.Trainer()
+        if self.checkpoint is not None:
+            try:
+                self.agent.load_state_dict(self.checkpoint["agent"])
+            except (RuntimeError, KeyError, ValueError, TypeError) as error:
+                first_line = str(error).strip().splitlines()[0][:200]
+                raise JoyRLError(
+                    f"checkpoint {self.checkpoint_path} does not fit this {cfg.algo_name} config "
+                    f"(network sizes or env differ?): {first_line}"
+                ) from None
+
+    def _tasks_dir(self) -> Path:
+        tasks_dir = Path(self.cfg.tasks_dir).expanduser()
+        return tasks_dir if tasks_dir.is_absolute() else paths.ROOT / tasks_dir
+
+    def create_folder(self) -> Path:
+        """``tasks/<Mode>_<EnvId>_<Algo>_<YYYYMMDD-HHMMSS>/`` with config.yaml and the log."""
+        cfg = self.cfg
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        name = f"{cfg.mode.capitalize()}_{cfg.id.replace('/', '-')}_{cfg.algo_name}_{stamp}"
+        base = self._tasks_dir()
+        folder, suffix = base / name, 1
+        while folder.exists():  # two runs started in the same second
+            suffix += 1
+            folder = base / f"{name}_{suffix}"
+        try:
+            for sub in ("logs", "results", *(("models",) if cfg.mode == "train" else ())):
+                (folder / sub).mkdir(parents=True, exist_ok=True)
+            (folder / "config.yaml").write_text(to_yaml(cfg), encoding="utf-8")
+        except OSError as error:
+            raise JoyRLError(
+                f"cannot write the run folder under {base}: {error.strerror}; set general_cfg.tasks_dir to a writable folder"
+            ) from None
+        self.folder = folder
+        self.logger = get_logger(folder / "logs" / "log.txt")
+        return folder
+
+    # ------------------------------------------------------------------ modes
+
+    def execute(self) -> int:
+        """Run the configured mode; returns the process exit code."""
+        cfg = self.cfg
+        self.logger.info(
+            f"{cfg.mode} {cfg.algo_name} on {cfg.id} | seed {cfg.seed} | device {cfg.device} | run folder {self.folder}"
+        )
+        previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+        try:
+            if cfg.mode == "train":
+                return self.train()
+            return self.play()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self.env.close()
+            close_logger()
+
+    def _wrap_outputs(self, env: gym.Env) -> gym.Env:
+        """Add frame recording (rgb_array envs) and trajectory collection to the run's env."""
+        cfg = self.cfg
+        self.frames = None
+        self.trajectories = None
+        if self.render_mode == "rgb_array":
+            env = self.frames = FrameRecorder(env, cfg.render_episodes)
+        if cfg.mode == "collect" or cfg.collect_traj:
+            self.trajectories = TrajectoryWriter(self.folder / "traj")
+            env = TrajectoryCollector(env, self.trajectories)
+        return env
+
+    def _finish_outputs(self) -> None:
+        if self.frames is not None:
+            gif = save_gif(self.frames.frames, self.folder / "videos" / "video.gif", self.cfg.render_fps)
+            if gif:
+                self.logger.info(f"GIF of {self.cfg.render_episodes} episode(s): {gif}")
+        if self.trajectories is not None:
+            self.trajectories.flush()
+            self.logger.info(
+                f"{self.trajectories.trajectories_written} trajectories in {self.trajectories.files_written} file(s) under {self.folder / 'traj'}"
+            )
+
+    def _budget_left(self, episode: int, env_steps: int) -> bool:
+        cfg = self.cfg
+        if cfg.max_episode > 0 and episode >= cfg.max_episode:
+            return False
+        return not (cfg.max_env_steps > 0 and env_steps >= cfg.max_env_steps)
+
+    def _progress(self, episode: int, env_steps: int):
+        if self.cfg.max_env_steps > 0:
+            return progress_bar(self.cfg.max_env_steps, "step", env_steps)
+        return progress_bar(self.cfg.max_episode, "episode", episode)
+
+    def train(self) -> int:
+        cfg, agent, trainer = self.cfg, self.agent, self.trainer
+        env = self._wrap_outputs(self.env)
+        self.eval_env = make_env(cfg, None if self.seed is None else self.seed + EVAL_SEED_OFFSET) if cfg.online_eval else None
+        progress = self.checkpoint["progress"] if self.checkpoint else {}
+        self.episode, self.env_steps = progress.get("episode", 0), progress.get("env_steps", 0)
+        self.best_eval = progress.get("best_eval", -np.inf)
+        if self.checkpoint:
+            if self.checkpoint.get("rng"):
+                set_rng_states(self.checkpoint["rng"])
+            self.logger.info(f"continuing from {self.checkpoint_path} at episode {self.episode}, env step {self.env_steps:,}")
+
+        results = self.folder / "results"
+        res_csv = CSVRecorder(results / "res.csv", RES_COLUMNS)
+        self.eval_csv = CSVRecorder(results / "eval.csv", EVAL_COLUMNS)
+        stats_csv = CSVRecorder(results / "train_stats.csv")
+        self.start = time.perf_counter()
+        last_eval_episode, exit_code = None, 0
+        bar = self._progress(self.episode, self.env_steps)
+        try:
+            while self._budget_left(self.episode, self.env_steps):
+                result = trainer.train_one_episode(env, agent, cfg)
+                self.episode += 1
+                self.env_steps += int(result["ep_step"])
+                seconds = time.perf_counter() - self.start
+                res_csv.write(self._res_row(result, seconds))
+                stats = {key: value for key, value in result.items() if key not in ("ep_reward", "ep_step")}
+                if stats:
+                    stats_csv.write({"episode": self.episode, "env_steps": self.env_steps, **stats})
+                bar.update(int(result["ep_step"]) if cfg.max_env_steps > 0 else 1)
+                if self.episode % cfg.log_per_episode == 0:
+                    self._log_episode(self.episode, self.env_steps, result, stats, seconds)
+                if self.eval_env is not None and self.episode % cfg.eval_per_episode == 0:
+                    self._evaluate()
+                    last_eval_episode = self.episode
+                if self.episode % cfg.model_save_fre == 0:
+                    self._save(f"episode_{self.episode}")
+            if self.eval_env is not None and last_eval_episode != self.episode:
+                self._evaluate()
+        except (KeyboardInterrupt, Interrupted) as stop:
+            exit_code = stop.exit_code if isinstance(stop, Interrupted) else 130
+            self.logger.info(
+                f"interrupted at episode {self.episode}, step {self.env_steps:,}: saving the last checkpoint and the results"
+            )
+        finally:
+            bar.close()
+            self._save("last")
+            for recorder in (res_csv, self.eval_csv, stats_csv):
+                recorder.close()
+            if self.eval_env is not None:
+                self.eval_env.close()
+            self._finish_outputs()
+            self._plot(training=True)
+        self.logger.info(
+            f"finished: {self.episode} episodes, {self.env_steps:,} env steps in {time.perf_counter() - self.start:.1f} s; "
+            f"best eval {self.best_eval:.2f}"
+        )
+        if exit_code:
+            self.logger.info(
+                f"resume with: python main.py --yaml {self.folder / 'config.yaml'} general_cfg.load_checkpoint=true --load {self.folder}"
+            )
+        return exit_code
+
+    def _res_row(self, result: dict, seconds: float) -> dict:
+        return {
+            "episode": self.episode,
+            "env_steps": self.env_steps,
+            "reward": result["ep_reward"],
+            "length": result["ep_step"],
+            "seconds": seconds,
+        }
+
+    def _save(self, name: str) -> None:
+        progress = {"episode": self.episode, "env_steps": self.env_steps, "best_eval": self.best_eval}
+        path = self.folder / "models" / f"{name}{CHECKPOINT_SUFFIX}"
+        save_checkpoint(path, self.cfg.algo_name, self.agent.state_dict(), progress, rng_states())
+
+    def _evaluate(self) -> None:
+        """Greedy episodes on the evaluation env; a new best (or equal) return saves models/best.pt."""
+        cfg = self.cfg
+        scores = evaluate(self.eval_env, self.agent, self.trainer, cfg, cfg.online_eval_episode)
+        self.eval_csv.write(
+            {"episode": self.episode, "env_steps": self.env_steps, **scores, "seconds": time.perf_counter() - self.start}
+        )
+        note = ""
+        if scores["eval_mean"] >= self.best_eval:
+            self.best_eval = scores["eval_mean"]
+            self._save("best")
+            note = " (best so far, saved)"
+        self.logger.info(
+            f"eval   | episode {self.episode} | step {self.env_steps:,} | return {scores['eval_mean']:.2f} ± {scores['eval_std']:.2f} "
+            f"over {cfg.online_eval_episode} episodes{note}"
+        )
+
+    def _log_episode(self, episode: int, env_steps: int, result: dict, stats: dict, seconds: float) -> None:
+        total = f"/{self.cfg.max_episode}" if self.cfg.max_episode > 0 else ""
+        extra = "".join(f" | {key} {value:.4g}" for key, value in stats.items())
+        self.logger.info(
+            f"train  | episode {episode}{total} | step {env_steps:,} | return {result['ep_reward']:.2f} | "
+            f"length {int(result['ep_step'])}{extra} | {env_steps / max(seconds, 1e-9):,.0f} steps/s"
+        )
+
+    def play(self) -> int:
+        """test, render and collect: the loaded policy, no learning."""
+        cfg = self.cfg
+        env = self._wrap_outputs(self.env)
+        self.logger.info(f"loaded {self.checkpoint_path}")
+        res_csv = CSVRecorder(self.folder / "results" / "res.csv", RES_COLUMNS)
+        start = time.perf_counter()
+        episode, env_steps, returns, exit_code = 0, 0, [], 0
+        bar = self._progress(0, 0)
+        try:
+            while self._budget_left(episode, env_steps):
+                result = self.trainer.test_one_episode(env, self.agent, cfg)
+                episode += 1
+                env_steps += int(result["ep_step"])
+                returns.append(result["ep_reward"])
+                res_csv.write(
+                    {
+                        "episode": episode,
+                        "env_steps": env_steps,
+                        "reward": result["ep_reward"],
+                        "length": result["ep_step"],
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
+                bar.update(int(result["ep_step"]) if cfg.max_env_steps > 0 else 1)
+                if episode % cfg.log_per_episode == 0:
+                    self._log_episode(episode, env_steps, result, {}, time.perf_counter() - start)
+        except (KeyboardInterrupt, Interrupted) as stop:
+            exit_code = stop.exit_code if isinstance(stop, Interrupted) else 130
+            self.logger.info(f"interrupted after {episode} episodes; keeping what was recorded")
+        finally:
+            bar.close()
+            res_csv.close()
+            self._finish_outputs()
+            self._plot(training=False)
+        if returns:
+            self.logger.info(
+                f"{cfg.mode}: {episode} episodes, return {np.mean(returns):.2f} ± {np.std(returns):.2f} (min {np.min(returns):.2f}, max {np.max(returns):.2f})"
+            )
+        return exit_code
+
+    def _plot(self, training: bool) -> None:
+        if not self.cfg.save_fig:
+            return
+        title = f"{self.cfg.algo_name} on {self.cfg.id} ({self.cfg.mode}, seed {self.cfg.seed})"
+        plot = plot_training if training else plot_episodes
+        figure = plot(self.folder / "results", title, show=self.cfg.show_fig)
+        if figure:
+            self.logger.info(f"learning curve: {figure}")

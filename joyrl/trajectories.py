@@ -1,0 +1,81 @@
+"""Trajectory collection for imitation learning and offline RL.
+
+Each file ``traj/trajs_<k>.pkl`` is a pickled list of at most 1000 trajectories; a
+trajectory is a dict of NumPy arrays over its T steps::
+
+    states (T, *obs)   actions (T, *act)   rewards (T,) float32   next_states (T, *obs)
+    terminated (T,) bool                   truncated (T,) bool
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+TRAJECTORIES_PER_FILE = 1000
+FIELDS = ("states", "actions", "rewards", "next_states", "terminated", "truncated")
+
+
+class TrajectoryWriter:
+    """Buffers finished trajectories and writes a file each ``per_file`` of them."""
+
+    def __init__(self, folder: Path, per_file: int = TRAJECTORIES_PER_FILE) -> None:
+        self.folder = folder
+        self.per_file = per_file
+        self.pending: list[dict[str, np.ndarray]] = []
+        self.files_written = 0
+        self.trajectories_written = 0
+
+    def add(self, trajectory: dict[str, np.ndarray]) -> None:
+        self.pending.append(trajectory)
+        if len(self.pending) >= self.per_file:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is pending to the next ``trajs_<k>.pkl``."""
+        if not self.pending:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"trajs_{self.files_written}.pkl"
+        with open(path, "wb") as file:
+            pickle.dump(self.pending, file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.files_written += 1
+        self.trajectories_written += len(self.pending)
+        self.pending = []
+
+
+class TrajectoryCollector(gym.Wrapper):
+    """Records every step of every finished episode into a ``TrajectoryWriter``."""
+
+    def __init__(self, env: gym.Env, writer: TrajectoryWriter) -> None:
+        super().__init__(env)
+        self.writer = writer
+        self._steps: dict[str, list] = {field: [] for field in FIELDS}
+        self._state = None
+
+    def reset(self, **kwargs):
+        observation, info = self.env.reset(**kwargs)
+        self._steps = {field: [] for field in FIELDS}
+        self._state = observation
+        return observation, info
+
+    def step(self, action):
+        next_state, reward, terminated, truncated, info = self.env.step(action)
+        for field, value in zip(FIELDS, (self._state, action, reward, next_state, terminated, truncated), strict=True):
+            self._steps[field].append(value)
+        self._state = next_state
+        if terminated or truncated:
+            trajectory = {field: np.asarray(values) for field, values in self._steps.items()}
+            trajectory["rewards"] = trajectory["rewards"].astype(np.float32)
+            self.writer.add(trajectory)
+            self._steps = {field: [] for field in FIELDS}
+        return next_state, reward, terminated, truncated, info
+
+
+def load_trajectories(path: Path) -> list[dict[str, np.ndarray]]:
+    """Read one ``trajs_<k>.pkl`` file (only open files you trust: this is pickle)."""
+    with open(path, "rb") as file:
+        return pickle.load(file)
