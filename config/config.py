@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from joyrl.config import at_least, at_least_or_unlimited
+from joyrl.config import at_least, at_least_or_unlimited, between
 
 
 class GeneralConfig:
@@ -10,7 +10,7 @@ class GeneralConfig:
     env_name: str = "gym"  # folder under envs/ with env defaults; 'gym' covers every Gymnasium id
     device: Literal["cpu", "cuda", "auto"] = "cpu"  # 'auto' picks cuda when it is available
     mode: Literal["train", "test", "render", "collect"] = "train"  # what this run does
-    seed: Annotated[int, at_least(0)] = 1  # seeds Python, NumPy, torch and the env once; 0 = unseeded
+    seed: Annotated[int, between(0, 2**32 - 1)] = 1  # seeds Python, NumPy, torch and the env once; 0 = unseeded
     max_episode: Annotated[int, at_least_or_unlimited(1)] = -1  # episodes to run, in every mode; -1 = until max_env_steps
     max_env_steps: Annotated[int, at_least_or_unlimited(1)] = (
         50_000  # env-step budget, in every mode (checked at episode ends); -1 = none
@@ -29,7 +29,7 @@ class GeneralConfig:
     tasks_dir: str = "tasks"  # where run folders are created; relative paths start at the project root
     save_fig: bool = True  # write learning-curve PNGs to results/
     show_fig: bool = False  # also open the figures in a window (needs a display)
-    torch_threads: Annotated[int, at_least(0)] = 1  # torch CPU threads; 1 is fastest for small networks, 0 = torch's default
+    torch_threads: Annotated[int, between(0, 512)] = 1  # torch CPU threads; 1 is fastest for small networks, 0 = torch's default
     mp_backend: str = "single"  # how episodes are run; only 'single' (one process) exists for now
     n_workers: Annotated[int, at_least(1)] = 1  # parallel workers; only 1 with the single backend
 

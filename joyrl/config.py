@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 
 from joyrl import paths
+from joyrl.envs import check_env_id
 from joyrl.errors import ConfigError
 
 SECTIONS = ("general_cfg", "algo_cfg", "env_cfg")
@@ -72,15 +73,29 @@ def at_least_or_unlimited(low: int) -> Range:
     return Range(low=low, minus_one_means_unlimited=True)
 
 
+class InvalidValue(ValueError):
+    """Raised by a config class's ``check(cfg)`` for one key; the error names where it was set."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class Config(types.SimpleNamespace):
     """The flat view agents and trainers read (``cfg.lr``), keeping the three sections."""
 
-    def __init__(self, sections: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, sections: dict[str, dict[str, Any]], sources: dict[str, str] | None = None) -> None:
         flat: dict[str, Any] = {}
         for section in SECTIONS:
             flat.update(sections[section])
         super().__init__(**flat)
         self._section_keys = {name: list(values) for name, values in sections.items()}
+        self._sources = sources or {}
+
+    def where(self, key: str) -> str:
+        """``file: section.key`` (or ``defaults: ...``) naming where a value was set."""
+        section = next((name for name, keys in self._section_keys.items() if key in keys), "?")
+        return f"{self._sources.get(key, 'defaults')}: {section}.{key}"
 
     def sections(self) -> dict[str, dict[str, Any]]:
         """The three sections with their current values, as written to config.yaml."""
@@ -127,6 +142,8 @@ def coerce(value: Any, annotation: Any, from_text: bool = False) -> Any:
             if problem:
                 raise ValueError(f"{result!r} {problem}")
         return result
+    if from_text and _is_optional_str(annotation):
+        return None if value.strip() in ("", "null", "~", "None") else value
     if from_text and annotation is not str:
         value = _parse_text(value)
     if value is None and _is_optional(annotation):
@@ -149,6 +166,10 @@ def coerce(value: Any, annotation: Any, from_text: bool = False) -> Any:
     raise TypeError(f"unsupported config annotation {annotation!r}")
 
 
+def _is_optional_str(annotation: Any) -> bool:
+    return _is_optional(annotation) and [arm for arm in typing.get_args(annotation) if arm is not type(None)] == [str]
+
+
 def _parse_text(text: str) -> Any:
     try:
         return yaml.safe_load(text) if text.strip() else text
@@ -157,9 +178,10 @@ def _parse_text(text: str) -> Any:
 
 
 def _coerce_union(value: Any, annotation: Any) -> Any:
-    for arm in typing.get_args(annotation):
-        if arm is type(None):
-            continue
+    arms = [arm for arm in typing.get_args(annotation) if arm is not type(None)]
+    if len(arms) == 1:  # X | None: X's own message is the clearer one
+        return coerce(value, arms[0])
+    for arm in arms:
         try:
             return coerce(value, arm)
         except ValueError:
@@ -227,8 +249,8 @@ def _number(value: Any) -> int | float | None:
 
 def schema(config_class: type) -> dict[str, Any]:
     """The keys of a config class with their annotations, in definition order."""
-    hints = typing.get_type_hints(config_class, include_extras=True)
-    return {name: hints[name] for name in config_class.__annotations__ if not name.startswith("_")}
+    hints = typing.get_type_hints(config_class, include_extras=True)  # parents' keys first
+    return {name: hint for name, hint in hints.items() if not name.startswith("_")}
 
 
 def defaults(config_class: type) -> dict[str, Any]:
@@ -339,15 +361,17 @@ class Layer:
 def resolve(layers: list[Layer]) -> Config:
     """Merge code defaults with ``layers`` (later wins) and validate every value."""
     general_class = _general_config_class()
-    general = _merge_section("general_cfg", general_class, layers)
+    algo_name, algo_where = _chosen(layers, general_class, "algo_name")
+    env_name, env_where = _chosen(layers, general_class, "env_name")
     classes = {
         "general_cfg": general_class,
-        "algo_cfg": algo_config_class(general["algo_name"]),
-        "env_cfg": env_config_class(general["env_name"]),
+        "algo_cfg": _with_where(algo_where, algo_config_class, algo_name),
+        "env_cfg": _with_where(env_where, env_config_class, env_name),
     }
-    sections = {"general_cfg": general}
-    sections["algo_cfg"] = _merge_section("algo_cfg", classes["algo_cfg"], layers)
-    sections["env_cfg"] = _merge_section("env_cfg", classes["env_cfg"], layers)
+    sections: dict[str, dict[str, Any]] = {}
+    sources: dict[str, str] = {}
+    for section in SECTIONS:
+        sections[section] = _merge_section(section, classes, layers, sources)
 
     owners: dict[str, str] = {}
     for section, values in sections.items():
@@ -356,15 +380,38 @@ def resolve(layers: list[Layer]) -> Config:
                 raise ConfigError(f"key {key!r} is defined in both {owners[key]} and {section}; rename one of them")
             owners[key] = section
 
-    cfg = Config(sections)
+    cfg = Config(sections, sources)
     for section in SECTIONS:
         check = getattr(classes[section], "check", None)
-        if check is not None:
-            try:
-                check(cfg)
-            except ValueError as error:
-                raise ConfigError(f"{section}: {error}") from None
+        if check is None:
+            continue
+        try:
+            check(cfg)
+        except InvalidValue as error:
+            raise ConfigError(f"{cfg.where(error.key)}: {error}") from None
+        except ValueError as error:
+            raise ConfigError(f"{section}: {error}") from None
+    if "id" in sections["env_cfg"]:
+        _with_where(cfg.where("id"), check_env_id, cfg.id)
     return cfg
+
+
+def _chosen(layers: list[Layer], general_class: type, key: str) -> tuple[str, str]:
+    """The value of a general_cfg key that picks a config class, and where it was set."""
+    value, where = getattr(general_class, key), f"defaults: general_cfg.{key}"
+    for layer in layers:
+        if key in layer.values.get("general_cfg", {}):
+            value, where = layer.values["general_cfg"][key], f"{layer.name}: general_cfg.{key}"
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    return value, where
+
+
+def _with_where(where: str, load: Any, name: str) -> type:
+    try:
+        return load(name)
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from None
 
 
 def _general_config_class() -> type:
@@ -372,27 +419,22 @@ def _general_config_class() -> type:
     return module.GeneralConfig
 
 
-def _merge_section(section: str, config_class: type, layers: list[Layer]) -> dict[str, Any]:
-    keys = schema(config_class)
-    values = defaults(config_class)
+def _merge_section(section: str, classes: dict[str, type], layers: list[Layer], sources: dict[str, str]) -> dict[str, Any]:
+    keys = schema(classes[section])
+    values = defaults(classes[section])
     for layer in layers:
         for key, raw in layer.values.get(section, {}).items():
             where = f"{layer.name}: {section}.{key}"
             if key not in keys:
-                owner = _owner_hint(section, key)
-                raise ConfigError(f"{where} is not a known key; {owner or _suggest(str(key), list(keys))}")
+                owner = next((other for other, cls in classes.items() if other != section and key in schema(cls)), None)
+                hint = f"it belongs in {owner}" if owner else _suggest(str(key), list(keys))
+                raise ConfigError(f"{where} is not a known key; {hint}")
             try:
                 values[key] = coerce(raw, keys[key], from_text=layer.from_text)
             except ValueError as error:
                 raise ConfigError(f"{where}: {error}") from None
+            sources[key] = layer.name
     return values
-
-
-def _owner_hint(section: str, key: str) -> str:
-    """When a key sits in the wrong section, say which section it belongs to."""
-    if section != "general_cfg" and key in schema(_general_config_class()):
-        return "it belongs in general_cfg"
-    return ""
 
 
 def to_yaml(cfg: Config) -> str:

@@ -63,13 +63,14 @@ def _apply_wrappers(env: gym.Env, wrappers: list[Any]) -> gym.Env:
     return env
 
 
-def _check_env_id(env_id: str) -> None:
+def check_env_id(env_id: str) -> None:
+    """Raise ConfigError for an id Gymnasium does not know, suggesting close ones."""
     importlib.import_module("envs")  # registers the project's custom environments
     if env_id in gym.registry:
         return
     close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}?" if close else "see gymnasium.pprint_registry() for the ids"
-    raise ConfigError(f"unknown env id {env_id!r} (env_cfg.id); {hint}")
+    raise ConfigError(f"unknown env id {env_id!r}; {hint}")
 
 
 def make_env(cfg: Any, seed: int | None, render_mode: str | None = None) -> gym.Env:
@@ -78,7 +79,7 @@ def make_env(cfg: Any, seed: int | None, render_mode: str | None = None) -> gym.
     ``cfg.max_step > 0`` replaces the env's own time limit; reaching it truncates the
     episode (``truncated=True``, never ``terminated``).
     """
-    _check_env_id(cfg.id)
+    check_env_id(cfg.id)
     make_kwargs = dict(cfg.kwargs)
     if cfg.max_step > 0:
         make_kwargs["max_episode_steps"] = cfg.max_step
@@ -127,6 +128,7 @@ def check_spaces(agent_class: type, env: gym.Env, algo_name: str, env_id: str) -
     ):
         if supported is not None and space_kind(space) not in supported:
             raise ConfigError(
-                f"{algo_name} handles {' and '.join(supported)} {role} spaces, but {env_id} has {space}; "
+                f"{algo_name} handles {' and '.join(supported)} {role} spaces, but {env_id} has a {space_kind(space)} "
+                f"of shape {space.shape}; "
                 f"pick an env with a {supported[0]} {role} space or another algorithm"
             )

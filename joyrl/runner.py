@@ -7,6 +7,7 @@ before the run folder exists, so a bad run leaves nothing behind.
 from __future__ import annotations
 
 import importlib
+import shlex
 import signal
 import time
 from datetime import datetime
@@ -32,7 +33,7 @@ RES_COLUMNS = ["episode", "env_steps", "reward", "length", "seconds"]
 EVAL_COLUMNS = ["episode", "env_steps", "eval_mean", "eval_std", "eval_min", "eval_max", "seconds"]
 
 
-class Interrupted(Exception):
+class Interrupted(BaseException):
     """Raised in the main loop on SIGINT (Ctrl-C) or SIGTERM; the run saves and exits."""
 
     def __init__(self, signum: int) -> None:
@@ -81,7 +82,8 @@ class Run:
             try:
                 self.agent.load_state_dict(self.checkpoint["agent"])
             except (RuntimeError, KeyError, ValueError, TypeError) as error:
-                first_line = str(error).strip().splitlines()[0][:200]
+                lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]
+                first_line = next((line for line in lines if "size mismatch" in line or " key" in line), lines[0])[:200]
                 raise JoyRLError(
                     f"checkpoint {self.checkpoint_path} does not fit this {cfg.algo_name} config "
                     f"(network sizes or env differ?): {first_line}"
@@ -218,13 +220,14 @@ class Run:
                 self.eval_env.close()
             self._finish_outputs()
             self._plot(training=True)
+        best = f"; best eval {self.best_eval:.2f}" if self.eval_env is not None else ""
         self.logger.info(
-            f"finished: {self.episode} episodes, {self.env_steps:,} env steps in {time.perf_counter() - self.start:.1f} s; "
-            f"best eval {self.best_eval:.2f}"
+            f"finished: {self.episode} episodes, {self.env_steps:,} env steps in {time.perf_counter() - self.start:.1f} s{best}"
         )
         if exit_code:
             self.logger.info(
-                f"resume with: python main.py --yaml {self.folder / 'config.yaml'} general_cfg.load_checkpoint=true --load {self.folder}"
+                f"resume with: python main.py --yaml {shlex.quote(str(self.folder / 'config.yaml'))} "
+                f"general_cfg.load_checkpoint=true --load {shlex.quote(str(self.folder))}"
             )
         return exit_code
 

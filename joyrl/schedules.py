@@ -1,4 +1,4 @@
-"""Exploration schedules (by env step) and target-network updates."""
+"""Schedules by env step (exploration rate, learning rate) and target-network updates."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 
-class EpsilonSchedule:
-    """Epsilon as a function of env steps, from ``start`` towards ``end``.
+class DecaySchedule:
+    """A value (epsilon, a learning rate) as a function of env steps, from ``start`` towards ``end``.
 
     ``linear``: reaches ``end`` after ``decay`` steps and stays there.
     ``exponential``: ``end + (start - end) * exp(-step / decay)`` (JoyRL's schedule).
@@ -24,6 +24,11 @@ class EpsilonSchedule:
             fraction = min(step / self.decay, 1.0)
             return self.start + fraction * (self.end - self.start)
         return self.end + (self.start - self.end) * math.exp(-step / self.decay)
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 @torch.no_grad()

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from joyrl.buffers import ReplayBatch, ReplayBuffer
 from joyrl.networks import build_mlp
-from joyrl.schedules import EpsilonSchedule, soft_update
+from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
 class Agent:
@@ -31,7 +31,9 @@ class Agent:
         self.target_net = copy.deepcopy(self.policy_net).requires_grad_(False)  # Q(s, a; θ⁻)
         self.optimizer = torch.optim.Adam(self.policy_net.parameters(), lr=cfg.lr, foreach=True)
         self.memory = ReplayBuffer(cfg.buffer_size, (cfg.n_states,), device=self.device)  # D
-        self.epsilon = EpsilonSchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
+        self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
+        lr_end = cfg.lr if cfg.lr_end is None else cfg.lr_end
+        self.learning_rate = DecaySchedule(cfg.lr, lr_end, cfg.lr_decay, "linear")
         self.sample_count = 0  # env steps taken with sample_action
         self.update_count = 0  # gradient steps taken
 
@@ -56,6 +58,8 @@ class Agent:
         """Every ``train_freq`` steps after ``learning_starts``: ``gradient_steps`` steps (pseudocode 7-11)."""
         if self.sample_count < self.cfg.learning_starts or self.sample_count % self.cfg.train_freq != 0:
             return None
+        lr = self.learning_rate(self.sample_count)
+        set_learning_rate(self.optimizer, lr)
         total_loss = 0.0
         for _ in range(self.cfg.gradient_steps):
             batch = self.memory.sample(self.cfg.batch_size)
@@ -69,7 +73,7 @@ class Agent:
             if self.update_count % self.cfg.target_update == 0:
                 soft_update(self.target_net, self.policy_net, self.cfg.tau)  # θ⁻ <- θ (step 11)
             total_loss += loss.detach()
-        return {"loss": float(total_loss) / self.cfg.gradient_steps, "epsilon": self.epsilon(self.sample_count)}
+        return {"loss": float(total_loss) / self.cfg.gradient_steps, "epsilon": self.epsilon(self.sample_count), "lr": lr}
 
     @torch.no_grad()
     def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
@@ -92,3 +96,4 @@ class Agent:
         self.optimizer.load_state_dict(state["optimizer"])
         self.sample_count = state["sample_count"]
         self.update_count = state["update_count"]
+        set_learning_rate(self.optimizer, self.learning_rate(self.sample_count))

@@ -10,7 +10,9 @@ class AlgoConfig:
         {"layer_type": "linear", "layer_size": [256], "activation": "relu"},
         {"layer_type": "linear", "layer_size": [256], "activation": "relu"},
     ]  # hidden layers of the Q-network; input and output sizes come from the env
-    lr: Annotated[float, greater_than(0)] = 2.3e-3  # Adam learning rate
+    lr: Annotated[float, greater_than(0)] = 2.3e-3  # Adam learning rate at the start
+    lr_end: Annotated[float, at_least(0)] | None = None  # anneal the learning rate linearly to this; None = constant
+    lr_decay: Annotated[int, at_least(1)] = 50_000  # env steps over which the learning rate anneals to lr_end
     gamma: Annotated[float, between(0, 1)] = 0.99  # discount factor
     batch_size: Annotated[int, at_least(1)] = 64  # transitions per gradient step
     buffer_size: Annotated[int, at_least(1)] = 100_000  # replay capacity in transitions

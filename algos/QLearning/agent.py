@@ -12,7 +12,7 @@ import random
 
 import torch
 
-from joyrl.schedules import EpsilonSchedule
+from joyrl.schedules import DecaySchedule
 
 
 class Agent:
@@ -23,7 +23,7 @@ class Agent:
         self.cfg = cfg
         self.n_actions = cfg.n_actions
         self.q_table = torch.full((cfg.n_states, cfg.n_actions), cfg.q_init, dtype=torch.float64)  # Q(s, a)
-        self.epsilon = EpsilonSchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
+        self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
         self.sample_count = 0  # env steps taken with sample_action
         self.transition: tuple | None = None  # the last (s, a, r, s', terminated): Q-learning's one-step memory
 

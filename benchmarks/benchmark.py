@@ -1,0 +1,236 @@
+"""Learning benchmark: train one config for several seeds and tabulate how it learned.
+
+    python benchmarks/benchmark.py --yaml config/presets/CartPole-v1_DQN.yaml \
+        --seeds 1 2 3 4 5 --threshold 475 --within 50000 --jobs 2
+
+Each seed runs ``python main.py`` in its own process (``--jobs`` at a time, one torch
+thread each) under ``benchmarks/runs/<name>/``. From each run's ``eval.csv`` and
+``res.csv`` it reads the env steps and seconds to the first greedy evaluation mean
+at or above the threshold, the final and best evaluation, and env steps per second.
+It writes ``benchmarks/results/<name>.md`` and ``.csv``; ``--readme`` regenerates the
+README's benchmark table from every ``benchmarks/results/*.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS_DIR = ROOT / "benchmarks" / "runs"
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+README = ROOT / "README.md"
+README_START, README_END = "<!-- benchmark-table:start -->", "<!-- benchmark-table:end -->"
+
+SEED_COLUMNS = [
+    "seed",
+    "steps_to_threshold",
+    "seconds_to_threshold",
+    "final_eval",
+    "best_eval",
+    "test_return",
+    "env_steps",
+    "seconds",
+    "steps_per_second",
+]
+
+
+def read_rows(path: Path) -> list[dict[str, float]]:
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as file:
+        return [{key: float(value) for key, value in row.items() if value not in ("", None)} for row in csv.DictReader(file)]
+
+
+def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float | str]:
+    """Train one seed (and test its last checkpoint when asked); return its figures."""
+    tasks_dir = RUNS_DIR / name / f"seed_{seed}"
+    command = [
+        sys.executable,
+        "main.py",
+        "--yaml",
+        args.yaml,
+        "--seed",
+        str(seed),
+        f"general_cfg.tasks_dir={tasks_dir}",
+        *args.set,
+    ]
+    log = tasks_dir.with_suffix(".log")
+    tasks_dir.mkdir(parents=True, exist_ok=True)
+    with open(log, "w", encoding="utf-8") as out:
+        code = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
+    runs = sorted(tasks_dir.glob("Train_*"))
+    if code != 0 or not runs:
+        raise SystemExit(f"seed {seed} failed (exit {code}); see {log}")
+    run = runs[-1]
+    evals, episodes = read_rows(run / "results" / "eval.csv"), read_rows(run / "results" / "res.csv")
+    reached = next((row for row in evals if row["eval_mean"] >= args.threshold), None)
+    figures: dict[str, float | str] = {
+        "seed": seed,
+        "steps_to_threshold": reached["env_steps"] if reached else "",
+        "seconds_to_threshold": round(reached["seconds"], 1) if reached else "",
+        "final_eval": evals[-1]["eval_mean"] if evals else "",
+        "best_eval": max(row["eval_mean"] for row in evals) if evals else "",
+        "env_steps": episodes[-1]["env_steps"],
+        "seconds": round(episodes[-1]["seconds"], 1),
+        "steps_per_second": round(episodes[-1]["env_steps"] / episodes[-1]["seconds"]),
+        "test_return": "",
+    }
+    if args.test_episodes:
+        test_dir = tasks_dir / "test"
+        test = [
+            sys.executable,
+            "main.py",
+            "--yaml",
+            str(run / "config.yaml"),
+            "--mode",
+            "test",
+            "--load",
+            str(run / "models" / "last.pt"),
+            f"general_cfg.max_episode={args.test_episodes}",
+            f"general_cfg.tasks_dir={test_dir}",
+            "general_cfg.save_fig=false",
+        ]
+        with open(log, "a", encoding="utf-8") as out:
+            subprocess.run(test, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=True)
+        rewards = [row["reward"] for row in read_rows(next(test_dir.glob("Test_*")) / "results" / "res.csv")]
+        figures["test_return"] = round(statistics.fmean(rewards), 2)
+    return figures
+
+
+def summarise(args: argparse.Namespace, name: str, rows: list[dict]) -> dict[str, str]:
+    """One line for the README: the median over seeds, and how many reached the bar."""
+    within = [row for row in rows if row["steps_to_threshold"] != "" and row["steps_to_threshold"] <= args.within]
+    finals = [row["final_eval"] for row in rows if row["final_eval"] != ""]
+    tests = [row["test_return"] for row in rows if row["test_return"] != ""]
+
+    def median(key: str, source: list[dict]) -> str:
+        values = [row[key] for row in source if row[key] != ""]
+        return f"{statistics.median(values):,.0f}" if values else "–"
+
+    spread = f"{statistics.fmean(finals):.1f} ± {statistics.pstdev(finals):.1f}" if finals else "–"
+    return {
+        "benchmark": name,
+        "yaml": args.yaml,
+        "seeds": " ".join(str(row["seed"]) for row in rows),
+        "threshold": f"{args.threshold:g}",
+        "within": f"{args.within:,}",
+        "reached": f"{len(within)}/{len(rows)}",
+        "median_steps_to_threshold": median("steps_to_threshold", within),
+        "median_seconds_to_threshold": median("seconds_to_threshold", within) if within else "–",
+        "final_eval": spread,
+        "test_return": f"{statistics.fmean(tests):.2f}" if tests else "–",
+        "steps_per_second": median("steps_per_second", rows),
+        "jobs": str(args.jobs),
+        "date": date.today().isoformat(),
+    }
+
+
+def write_results(name: str, rows: list[dict], summary: dict[str, str], command: str) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS_DIR / f"{name}.csv", "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=list(summary))
+        writer.writeheader()
+        writer.writerow(summary)
+    lines = [
+        f"# {name}",
+        "",
+        f"`{command}` on {summary['date']}, seeds {summary['seeds']}, {summary['jobs']} job(s) at a time.",
+        f"Threshold: greedy evaluation mean ≥ {summary['threshold']} within {summary['within']} env steps: reached by {summary['reached']} seeds.",
+        "",
+        "| " + " | ".join(SEED_COLUMNS) + " |",
+        "|" + "---|" * len(SEED_COLUMNS),
+        *("| " + " | ".join(str(row[key]) for key in SEED_COLUMNS) + " |" for row in rows),
+        "",
+    ]
+    path = RESULTS_DIR / f"{name}.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def update_readme() -> None:
+    """Rebuild the README table between its markers from benchmarks/results/*.csv."""
+    header = [
+        "benchmark",
+        "seeds",
+        "threshold",
+        "within",
+        "reached",
+        "median_steps_to_threshold",
+        "median_seconds_to_threshold",
+        "final_eval",
+        "test_return",
+        "steps_per_second",
+        "date",
+    ]
+    titles = [
+        "Benchmark",
+        "Seeds",
+        "Threshold",
+        "Within (steps)",
+        "Reached",
+        "Median steps to threshold",
+        "Median seconds to threshold",
+        "Final greedy eval (mean ± std)",
+        "Test return",
+        "Env steps/s",
+        "Date",
+    ]
+    rows = []
+    for path in sorted(RESULTS_DIR.glob("*.csv")):
+        with open(path, newline="", encoding="utf-8") as file:
+            rows.extend(csv.DictReader(file))
+    table = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
+    table += [
+        "| "
+        + " | ".join(
+            f"[{row['benchmark']}](benchmarks/results/{row['benchmark']}.md)" if key == "benchmark" else row[key]
+            for key in header
+        )
+        + " |"
+        for row in rows
+    ]
+    text = README.read_text(encoding="utf-8")
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    README.write_text(text[:start] + "\n" + "\n".join(table) + "\n" + text[end:], encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--yaml", help="the preset to train")
+    parser.add_argument("--name", help="results name (default: the preset's file name)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--threshold", type=float, help="greedy evaluation mean that counts as solved")
+    parser.add_argument("--within", type=int, default=10**12, help="env steps within which the threshold must be reached")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once (each on one torch thread)")
+    parser.add_argument("--test-episodes", type=int, default=0, help="after training, test models/last.pt for this many episodes")
+    parser.add_argument("--set", nargs="*", default=[], metavar="section.key=value", help="overrides passed to main.py")
+    parser.add_argument("--readme", action="store_true", help="rebuild the README table (alone: without training)")
+    args = parser.parse_args()
+    if args.yaml:
+        if args.threshold is None:
+            parser.error("--threshold is required with --yaml")
+        name = args.name or Path(args.yaml).stem
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            rows = list(pool.map(lambda seed: run_seed(args, name, seed), args.seeds))
+        summary = summarise(args, name, rows)
+        command = "python " + " ".join(sys.argv)
+        path = write_results(name, rows, summary, command)
+        print(path.read_text(encoding="utf-8"))
+        print(f"{len(rows)} seeds in {time.perf_counter() - started:.0f} s")
+    if args.readme:
+        update_readme()
+    if not args.yaml and not args.readme:
+        parser.error("give --yaml (to run a benchmark) and/or --readme")
+
+
+if __name__ == "__main__":
+    main()

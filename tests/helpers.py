@@ -1,0 +1,77 @@
+"""Shared helpers: tiny budgets, calling the CLI in-process, reading run outputs."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from joyrl.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+QLEARNING_PRESET = ROOT / "config" / "presets" / "CliffWalking-v1_QLearning.yaml"
+
+SMALL_NET = "algo_cfg.value_layers=[{layer_type: linear, layer_size: [16], activation: relu}]"
+
+# DQN on CartPole-v1 in about a second: learns from step 50, evaluates and saves every 5 episodes.
+TINY_DQN = [
+    "--algo",
+    "DQN",
+    "--env",
+    "CartPole-v1",
+    "--seed",
+    "1",
+    "general_cfg.max_env_steps=300",
+    "general_cfg.eval_per_episode=5",
+    "general_cfg.online_eval_episode=2",
+    "general_cfg.model_save_fre=5",
+    "algo_cfg.learning_starts=50",
+    "algo_cfg.train_freq=4",
+    "algo_cfg.gradient_steps=1",
+    "algo_cfg.buffer_size=1000",
+    "algo_cfg.batch_size=32",
+    SMALL_NET,
+]
+
+RES_COLUMNS = ["episode", "env_steps", "reward", "length", "seconds"]
+
+
+@dataclass
+class CliResult:
+    code: int
+    err: str
+    folder: Path | None  # the run folder this call created, if any
+
+
+def run_cli(args: list, tasks_dir: Path) -> CliResult:
+    """``joyrl.cli.main`` with ``tasks_dir`` set; stderr is left to the caller's capture."""
+    tasks_dir = Path(tasks_dir)
+    before = set(tasks_dir.iterdir()) if tasks_dir.is_dir() else set()
+    code = main([*map(str, args), f"general_cfg.tasks_dir={tasks_dir}"])
+    created = (set(tasks_dir.iterdir()) if tasks_dir.is_dir() else set()) - before
+    assert len(created) <= 1, created
+    return CliResult(code, "", created.pop() if created else None)
+
+
+def train(args: list, tasks_dir: Path) -> Path:
+    """Run a mode that must succeed and return its run folder."""
+    result = run_cli(args, tasks_dir)
+    assert result.code == 0
+    assert result.folder is not None
+    return result.folder
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def without_seconds(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{key: value for key, value in row.items() if key != "seconds"} for row in rows]
+
+
+def write_yaml(path: Path, data: dict | str) -> Path:
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+    return path

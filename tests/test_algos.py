@@ -1,0 +1,134 @@
+"""Every folder in algos/ (found by itself), a copied folder, and Q-learning's preset."""
+
+import importlib
+import io
+
+import numpy as np
+import pytest
+import torch
+
+from joyrl.cli import config_from_args
+from joyrl.runner import Run
+from tests.helpers import QLEARNING_PRESET, ROOT, SMALL_NET, TINY_DQN, read_csv, train, without_seconds
+
+ALGOS = sorted(
+    folder.name
+    for folder in (ROOT / "algos").iterdir()
+    if (folder / "agent.py").is_file() and not folder.name.startswith("_") and "_test_" not in folder.name
+)
+
+# An env each kind of algorithm can run on: (observation space, action space) -> env id.
+ENVS = {("Box", "Discrete"): "CartPole-v1", ("Discrete", "Discrete"): "CliffWalking-v1", ("Box", "Box"): "Pendulum-v1"}
+
+
+def env_for(algo):
+    agent = importlib.import_module(f"algos.{algo}.agent").Agent
+    observations = getattr(agent, "supported_observation_spaces", ("Box",))
+    actions = getattr(agent, "supported_action_spaces", ("Discrete",))
+    for (observation, action), env_id in ENVS.items():
+        if observation in observations and action in actions:
+            return env_id
+    pytest.skip(f"no test env for {algo}'s spaces")
+
+
+def smoke_args(algo):
+    return [
+        "--algo",
+        algo,
+        "--env",
+        env_for(algo),
+        "--seed",
+        "1",
+        "general_cfg.max_env_steps=300",
+        "general_cfg.max_step=100",
+        "general_cfg.eval_per_episode=5",
+        "general_cfg.online_eval_episode=1",
+    ]
+
+
+def test_the_shipped_algorithms_are_found():
+    assert {"DQN", "QLearning"} <= set(ALGOS)
+
+
+@pytest.fixture(scope="module", params=ALGOS)
+def algo_runs(request, tmp_path_factory):
+    """Two tiny training runs of one algorithm with the same seed."""
+    tasks = tmp_path_factory.mktemp(request.param)
+    args = smoke_args(request.param)
+    return request.param, train(args, tasks / "a"), train(args, tasks / "b")
+
+
+def test_algorithm_trains_on_a_tiny_budget(algo_runs):
+    algo, folder, _ = algo_runs
+    assert f"_{algo}_" in folder.name
+    assert (folder / "models" / "last.pt").is_file()
+    assert (folder / "results" / "eval.csv").is_file()
+    assert int(read_csv(folder / "results" / "res.csv")[-1]["env_steps"]) >= 300
+
+
+def test_algorithm_same_seed_same_results(algo_runs):
+    _, first, second = algo_runs
+    for name in ("res.csv", "eval.csv"):
+        assert without_seconds(read_csv(first / "results" / name)) == without_seconds(read_csv(second / "results" / name))
+
+
+def test_algorithm_test_mode_loads_its_checkpoint(algo_runs, cli):
+    algo, folder, _ = algo_runs
+    result = cli(*smoke_args(algo), "--mode", "test", "--load", folder, "general_cfg.max_episode=2")
+    assert result.code == 0
+    assert len(read_csv(result.folder / "results" / "res.csv")) == 2
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_algorithm_state_dict_round_trip(algo):
+    cfg = config_from_args(smoke_args(algo))
+    run = Run(cfg)
+    run.prepare()
+    for _ in range(3):
+        run.trainer.train_one_episode(run.env, run.agent, cfg)
+    buffer = io.BytesIO()
+    torch.save(run.agent.state_dict(), buffer)
+    buffer.seek(0)
+    restored = type(run.agent)(cfg)
+    restored.load_state_dict(torch.load(buffer, weights_only=True))  # plain tensors and types only
+    observations = [run.env.observation_space.sample() for _ in range(20)]
+    assert [restored.predict_action(o) for o in observations] == [run.agent.predict_action(o) for o in observations]
+    assert getattr(restored, "sample_count", None) == getattr(run.agent, "sample_count", None)
+    run.env.close()
+
+
+def test_copied_folder_is_an_algorithm(copy_algo, cli):
+    name = copy_algo("DQN")
+    result = cli(*TINY_DQN, "--algo", name)
+    assert result.code == 0
+    assert result.folder.name.startswith(f"Train_CartPole-v1_{name}_")
+    assert torch.load(result.folder / "models" / "last.pt", weights_only=True)["algo_name"] == name
+    tested = cli(*TINY_DQN, "--algo", name, "--mode", "test", "--load", result.folder, "general_cfg.max_episode=1")
+    assert tested.code == 0
+
+
+def test_copied_folder_is_listed_among_the_algorithms(copy_algo, cli):
+    name = copy_algo("DQN")
+    result = cli("--algo", f"{name}x", SMALL_NET)
+    assert result.code == 2
+    assert name in result.err
+
+
+def test_qlearning_preset_reaches_the_optimal_return(qlearning_run):
+    rows = read_csv(qlearning_run / "results" / "eval.csv")
+    assert rows[-1]["episode"] == "500"
+    assert float(rows[-1]["eval_mean"]) == -13
+
+
+def test_qlearning_preset_run_tests_at_the_optimal_return(qlearning_run, cli):
+    result = cli("--yaml", QLEARNING_PRESET, "--mode", "test", "--load", qlearning_run, "general_cfg.max_episode=5")
+    assert result.code == 0
+    rows = read_csv(result.folder / "results" / "res.csv")
+    assert [float(row["reward"]) for row in rows] == [-13.0] * 5
+    assert [int(row["length"]) for row in rows] == [13] * 5
+
+
+def test_qlearning_checkpoint_holds_the_q_table(qlearning_run):
+    agent_state = torch.load(qlearning_run / "models" / "best.pt", weights_only=True)["agent"]
+    assert agent_state["q_table"].shape == (48, 4)
+    assert np.isfinite(agent_state["q_table"].numpy()).all()
