@@ -63,10 +63,13 @@ def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float 
         *args.set,
     ]
     log = tasks_dir.with_suffix(".log")
-    tasks_dir.mkdir(parents=True, exist_ok=True)
-    with open(log, "w", encoding="utf-8") as out:
-        code = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
     runs = sorted(tasks_dir.glob("Train_*"))
+    code = 0
+    if not (args.reuse and runs):
+        tasks_dir.mkdir(parents=True, exist_ok=True)
+        with open(log, "w", encoding="utf-8") as out:
+            code = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
+        runs = sorted(tasks_dir.glob("Train_*"))
     if code != 0 or not runs:
         raise SystemExit(f"seed {seed} failed (exit {code}); see {log}")
     run = runs[-1]
@@ -74,17 +77,17 @@ def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float 
     reached = next((row for row in evals if row["eval_mean"] >= args.threshold), None)
     figures: dict[str, float | str] = {
         "seed": seed,
-        "steps_to_threshold": reached["env_steps"] if reached else "",
+        "steps_to_threshold": int(reached["env_steps"]) if reached else "",
         "seconds_to_threshold": round(reached["seconds"], 1) if reached else "",
         "final_eval": evals[-1]["eval_mean"] if evals else "",
         "best_eval": max(row["eval_mean"] for row in evals) if evals else "",
-        "env_steps": episodes[-1]["env_steps"],
+        "env_steps": int(episodes[-1]["env_steps"]),
         "seconds": round(episodes[-1]["seconds"], 1),
         "steps_per_second": round(episodes[-1]["env_steps"] / episodes[-1]["seconds"]),
         "test_return": "",
     }
-    if args.test_episodes:
-        test_dir = tasks_dir / "test"
+    test_dir = tasks_dir / "test"
+    if args.test_episodes and not (args.reuse and list(test_dir.glob("Test_*"))):
         test = [
             sys.executable,
             "main.py",
@@ -100,20 +103,22 @@ def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float 
         ]
         with open(log, "a", encoding="utf-8") as out:
             subprocess.run(test, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=True)
-        rewards = [row["reward"] for row in read_rows(next(test_dir.glob("Test_*")) / "results" / "res.csv")]
+    if args.test_episodes:
+        rewards = [row["reward"] for row in read_rows(sorted(test_dir.glob("Test_*"))[-1] / "results" / "res.csv")]
         figures["test_return"] = round(statistics.fmean(rewards), 2)
     return figures
 
 
 def summarise(args: argparse.Namespace, name: str, rows: list[dict]) -> dict[str, str]:
     """One line for the README: the median over seeds, and how many reached the bar."""
-    within = [row for row in rows if row["steps_to_threshold"] != "" and row["steps_to_threshold"] <= args.within]
+    limit = args.within if args.within is not None else float("inf")
+    within = [row for row in rows if row["steps_to_threshold"] != "" and row["steps_to_threshold"] <= limit]
     finals = [row["final_eval"] for row in rows if row["final_eval"] != ""]
     tests = [row["test_return"] for row in rows if row["test_return"] != ""]
 
-    def median(key: str, source: list[dict]) -> str:
+    def median(key: str, source: list[dict], digits: int = 0) -> str:
         values = [row[key] for row in source if row[key] != ""]
-        return f"{statistics.median(values):,.0f}" if values else "–"
+        return f"{statistics.median(values):,.{digits}f}" if values else "–"
 
     spread = f"{statistics.fmean(finals):.1f} ± {statistics.pstdev(finals):.1f}" if finals else "–"
     return {
@@ -121,10 +126,10 @@ def summarise(args: argparse.Namespace, name: str, rows: list[dict]) -> dict[str
         "yaml": args.yaml,
         "seeds": " ".join(str(row["seed"]) for row in rows),
         "threshold": f"{args.threshold:g}",
-        "within": f"{args.within:,}",
+        "within": f"{args.within:,} env steps" if args.within is not None else "the run",
         "reached": f"{len(within)}/{len(rows)}",
         "median_steps_to_threshold": median("steps_to_threshold", within),
-        "median_seconds_to_threshold": median("seconds_to_threshold", within) if within else "–",
+        "median_seconds_to_threshold": median("seconds_to_threshold", within, digits=1),
         "final_eval": spread,
         "test_return": f"{statistics.fmean(tests):.2f}" if tests else "–",
         "steps_per_second": median("steps_per_second", rows),
@@ -143,7 +148,9 @@ def write_results(name: str, rows: list[dict], summary: dict[str, str], command:
         f"# {name}",
         "",
         f"`{command}` on {summary['date']}, seeds {summary['seeds']}, {summary['jobs']} job(s) at a time.",
-        f"Threshold: greedy evaluation mean ≥ {summary['threshold']} within {summary['within']} env steps: reached by {summary['reached']} seeds.",
+        f"Threshold: greedy evaluation mean ≥ {summary['threshold']} within {summary['within']}: reached by {summary['reached']} seeds.",
+        "Columns: env steps and seconds to the first evaluation at or above the threshold, the last and the best evaluation,"
+        " the mean return of the test episodes on models/last.pt, and training throughput (evaluations included).",
         "",
         "| " + " | ".join(SEED_COLUMNS) + " |",
         "|" + "---|" * len(SEED_COLUMNS),
@@ -174,7 +181,7 @@ def update_readme() -> None:
         "Benchmark",
         "Seeds",
         "Threshold",
-        "Within (steps)",
+        "Within",
         "Reached",
         "Median steps to threshold",
         "Median seconds to threshold",
@@ -208,10 +215,15 @@ def main() -> None:
     parser.add_argument("--name", help="results name (default: the preset's file name)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--threshold", type=float, help="greedy evaluation mean that counts as solved")
-    parser.add_argument("--within", type=int, default=10**12, help="env steps within which the threshold must be reached")
+    parser.add_argument(
+        "--within", type=int, default=None, help="env steps within which the threshold must be reached (default: the whole run)"
+    )
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once (each on one torch thread)")
     parser.add_argument("--test-episodes", type=int, default=0, help="after training, test models/last.pt for this many episodes")
     parser.add_argument("--set", nargs="*", default=[], metavar="section.key=value", help="overrides passed to main.py")
+    parser.add_argument(
+        "--reuse", action="store_true", help="tabulate runs already under benchmarks/runs/<name> instead of training again"
+    )
     parser.add_argument("--readme", action="store_true", help="rebuild the README table (alone: without training)")
     args = parser.parse_args()
     if args.yaml:
@@ -222,7 +234,7 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             rows = list(pool.map(lambda seed: run_seed(args, name, seed), args.seeds))
         summary = summarise(args, name, rows)
-        command = "python " + " ".join(sys.argv)
+        command = "python " + " ".join(arg for arg in sys.argv if arg != "--reuse")
         path = write_results(name, rows, summary, command)
         print(path.read_text(encoding="utf-8"))
         print(f"{len(rows)} seeds in {time.perf_counter() - started:.0f} s")

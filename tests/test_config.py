@@ -5,7 +5,7 @@ import yaml
 
 from joyrl.cli import config_from_args
 from joyrl.config import ConfigError, Layer, at_least_or_unlimited, coerce, resolve, schema, to_yaml
-from tests.helpers import write_yaml
+from tests.helpers import ROOT, write_yaml
 
 
 def test_defaults_are_dqn_on_cartpole():
@@ -192,3 +192,10 @@ def test_written_config_yaml_repeats_the_run(dqn_run):
     sections = yaml.safe_load(written.read_text())
     assert list(sections) == ["general_cfg", "algo_cfg", "env_cfg"]
     assert config_from_args(["--yaml", str(written)]).sections() == sections
+
+
+def test_the_cartpole_dqn_preset_is_the_default_run():
+    """`python main.py` and the preset resolve to the same config, so the preset's benchmark is the default's."""
+    default = config_from_args([]).sections()
+    preset = config_from_args(["--yaml", str(ROOT / "config" / "presets" / "CartPole-v1_DQN.yaml")]).sections()
+    assert preset == default

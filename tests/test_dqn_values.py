@@ -52,6 +52,7 @@ def test_dqn_learns_the_bellman_values_of_a_chain():
         "epsilon_decay": 2000,
         "lr": 1e-3,
         "gamma": GAMMA,
+        "lr_end": None,
     }
     cfg = SimpleNamespace(**settings, device="cpu", n_states=5, n_actions=2)
     agent, trainer = Agent(cfg), StepTrainer()
@@ -65,3 +66,24 @@ def test_dqn_learns_the_bellman_values_of_a_chain():
     left = [GAMMA * right[max(s - 1, 0)] for s in range(4)]  # Q*(s, left) = γ Q*(s-1, right), a wall at 0
     assert q_values[:, 1] == pytest.approx(right, abs=0.02)
     assert q_values[:, 0] == pytest.approx(left, abs=0.02)
+
+
+@pytest.mark.parametrize(
+    ("lr_end", "lr_decay", "expected"),
+    [(None, None, 1e-3), (0.0, None, 5e-4), (0.0, 200, 7.5e-4), (1e-4, 50, 1e-4)],
+)
+def test_learning_rate_follows_its_schedule(lr_end, lr_decay, expected):
+    """At env step 50 of a 100-step budget: constant, halfway to 0, a quarter of 200 steps, or already at the end."""
+    settings = defaults(AlgoConfig) | {"lr": 1e-3, "lr_end": lr_end, "lr_decay": lr_decay, "learning_starts": 0, "train_freq": 50}
+    settings |= {
+        "gradient_steps": 1,
+        "batch_size": 4,
+        "value_layers": [{"layer_type": "linear", "layer_size": [8], "activation": "relu"}],
+    }
+    agent = Agent(SimpleNamespace(**settings, device="cpu", n_states=5, n_actions=2, max_env_steps=100))
+    observation = np.zeros(5, np.float32)
+    for _ in range(50):
+        agent.store_transition(observation, agent.sample_action(observation), 0.0, observation, False)
+    stats = agent.update()
+    assert stats["lr"] == pytest.approx(expected)
+    assert agent.optimizer.param_groups[0]["lr"] == pytest.approx(expected)

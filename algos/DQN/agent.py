@@ -32,8 +32,9 @@ class Agent:
         self.optimizer = torch.optim.Adam(self.policy_net.parameters(), lr=cfg.lr, foreach=True)
         self.memory = ReplayBuffer(cfg.buffer_size, (cfg.n_states,), device=self.device)  # D
         self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
-        lr_end = cfg.lr if cfg.lr_end is None else cfg.lr_end
-        self.learning_rate = DecaySchedule(cfg.lr, lr_end, cfg.lr_decay, "linear")
+        # α_t: constant, or annealed linearly to lr_end over lr_decay env steps (by default the whole budget)
+        lr_end, lr_decay = (cfg.lr, 1) if cfg.lr_end is None else (cfg.lr_end, cfg.lr_decay or cfg.max_env_steps)
+        self.learning_rate = DecaySchedule(cfg.lr, lr_end, lr_decay, "linear")
         self.sample_count = 0  # env steps taken with sample_action
         self.update_count = 0  # gradient steps taken
 

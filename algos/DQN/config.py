@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from joyrl.config import at_least, between, greater_than
+from joyrl.config import InvalidValue, at_least, between, greater_than
 
 
 class AlgoConfig:
@@ -11,8 +11,8 @@ class AlgoConfig:
         {"layer_type": "linear", "layer_size": [256], "activation": "relu"},
     ]  # hidden layers of the Q-network; input and output sizes come from the env
     lr: Annotated[float, greater_than(0)] = 2.3e-3  # Adam learning rate at the start
-    lr_end: Annotated[float, at_least(0)] | None = None  # anneal the learning rate linearly to this; None = constant
-    lr_decay: Annotated[int, at_least(1)] = 50_000  # env steps over which the learning rate anneals to lr_end
+    lr_end: Annotated[float, at_least(0)] | None = 0.0  # anneal the learning rate linearly to this; None = constant
+    lr_decay: Annotated[int, at_least(1)] | None = None  # env steps of that annealing; None = the whole budget (max_env_steps)
     gamma: Annotated[float, between(0, 1)] = 0.99  # discount factor
     batch_size: Annotated[int, at_least(1)] = 64  # transitions per gradient step
     buffer_size: Annotated[int, at_least(1)] = 100_000  # replay capacity in transitions
@@ -23,7 +23,7 @@ class AlgoConfig:
     tau: Annotated[float, between(0, 1)] = 1.0  # target update rate: 1 = hard copy, < 1 = Polyak averaging
     epsilon_start: Annotated[float, between(0, 1)] = 1.0  # exploration rate at step 0
     epsilon_end: Annotated[float, between(0, 1)] = 0.04  # exploration rate at the end of the decay
-    epsilon_decay: Annotated[float, greater_than(0)] = 8_000  # env steps of decay (linear) or time constant (exponential)
+    epsilon_decay: Annotated[float, greater_than(0)] = 1_000  # env steps of decay (linear) or time constant (exponential)
     epsilon_schedule: Literal["linear", "exponential"] = "linear"  # shape of the epsilon decay
     max_grad_norm: Annotated[float, greater_than(0)] = 10.0  # gradient-norm clipping
 
@@ -32,4 +32,8 @@ class AlgoConfig:
         if cfg.epsilon_end > cfg.epsilon_start:
             raise ValueError(
                 f"epsilon_end ({cfg.epsilon_end}) is above epsilon_start ({cfg.epsilon_start}); epsilon decays from start to end"
+            )
+        if cfg.lr_end is not None and cfg.lr_decay is None and cfg.max_env_steps == -1:
+            raise InvalidValue(
+                "lr_decay", "is None (anneal over the budget) but max_env_steps is -1; set lr_decay, or lr_end: null"
             )
