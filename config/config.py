@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from joyrl.config import at_least, at_least_or_unlimited, between
+from joyrl.validation import at_least, at_least_or_unlimited, between
 
 
 class GeneralConfig:

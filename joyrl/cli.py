@@ -74,12 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         run.prepare()
         run.create_folder()
     except JoyRLError as error:
-        print(f"error: {error}", file=sys.stderr)  # noqa: T201
+        sys.stderr.write(f"error: {error}\n")
         return 2
     except KeyboardInterrupt:
         return 130
     try:
         return run.execute()
     except JoyRLError as error:
-        print(f"error: {error}", file=sys.stderr)  # noqa: T201
+        sys.stderr.write(f"error: {error}\n")
         return 2

@@ -198,7 +198,7 @@ class Run:
                     stats_csv.write({"episode": self.episode, "env_steps": self.env_steps, **stats})
                 bar.update(int(result["ep_step"]) if cfg.max_env_steps > 0 else 1)
                 if self.episode % cfg.log_per_episode == 0:
-                    self._log_episode(self.episode, self.env_steps, result, stats, seconds)
+                    self._log_episode(result, stats, seconds)
                 if self.eval_env is not None and self.episode % cfg.eval_per_episode == 0:
                     self._evaluate()
                     last_eval_episode = self.episode
@@ -262,12 +262,12 @@ class Run:
             f"over {cfg.online_eval_episode} episodes{note}"
         )
 
-    def _log_episode(self, episode: int, env_steps: int, result: dict, stats: dict, seconds: float) -> None:
+    def _log_episode(self, result: dict, stats: dict, seconds: float) -> None:
         total = f"/{self.cfg.max_episode}" if self.cfg.max_episode > 0 else ""
         extra = "".join(f" | {key} {value:.4g}" for key, value in stats.items())
         self.logger.info(
-            f"train  | episode {episode}{total} | step {env_steps:,} | return {result['ep_reward']:.2f} | "
-            f"length {int(result['ep_step'])}{extra} | {env_steps / max(seconds, 1e-9):,.0f} steps/s"
+            f"{self.cfg.mode:<6} | episode {self.episode}{total} | step {self.env_steps:,} | return {result['ep_reward']:.2f} | "
+            f"length {int(result['ep_step'])}{extra} | {self.env_steps / max(seconds, 1e-9):,.0f} steps/s"
         )
 
     def play(self) -> int:
@@ -276,30 +276,23 @@ class Run:
         env = self._wrap_outputs(self.env)
         self.logger.info(f"loaded {self.checkpoint_path}")
         res_csv = CSVRecorder(self.folder / "results" / "res.csv", RES_COLUMNS)
-        start = time.perf_counter()
-        episode, env_steps, returns, exit_code = 0, 0, [], 0
+        self.start = time.perf_counter()
+        self.episode, self.env_steps, returns, exit_code = 0, 0, [], 0
         bar = self._progress(0, 0)
         try:
-            while self._budget_left(episode, env_steps):
+            while self._budget_left(self.episode, self.env_steps):
                 result = self.trainer.test_one_episode(env, self.agent, cfg)
-                episode += 1
-                env_steps += int(result["ep_step"])
+                self.episode += 1
+                self.env_steps += int(result["ep_step"])
                 returns.append(result["ep_reward"])
-                res_csv.write(
-                    {
-                        "episode": episode,
-                        "env_steps": env_steps,
-                        "reward": result["ep_reward"],
-                        "length": result["ep_step"],
-                        "seconds": time.perf_counter() - start,
-                    }
-                )
+                seconds = time.perf_counter() - self.start
+                res_csv.write(self._res_row(result, seconds))
                 bar.update(int(result["ep_step"]) if cfg.max_env_steps > 0 else 1)
-                if episode % cfg.log_per_episode == 0:
-                    self._log_episode(episode, env_steps, result, {}, time.perf_counter() - start)
+                if self.episode % cfg.log_per_episode == 0:
+                    self._log_episode(result, {}, seconds)
         except (KeyboardInterrupt, Interrupted) as stop:
             exit_code = stop.exit_code if isinstance(stop, Interrupted) else 130
-            self.logger.info(f"interrupted after {episode} episodes; keeping what was recorded")
+            self.logger.info(f"interrupted after {self.episode} episodes; keeping what was recorded")
         finally:
             bar.close()
             res_csv.close()
@@ -307,7 +300,7 @@ class Run:
             self._plot(training=False)
         if returns:
             self.logger.info(
-                f"{cfg.mode}: {episode} episodes, return {np.mean(returns):.2f} ± {np.std(returns):.2f} (min {np.min(returns):.2f}, max {np.max(returns):.2f})"
+                f"{cfg.mode}: {self.episode} episodes, return {np.mean(returns):.2f} ± {np.std(returns):.2f} (min {np.min(returns):.2f}, max {np.max(returns):.2f})"
             )
         return exit_code
 

@@ -4,7 +4,8 @@ import pytest
 import yaml
 
 from joyrl.cli import config_from_args
-from joyrl.config import ConfigError, Layer, at_least_or_unlimited, coerce, resolve, schema, to_yaml
+from joyrl.config import ConfigError, Layer, resolve, schema, to_yaml
+from joyrl.validation import at_least_or_unlimited, coerce
 from tests.helpers import ROOT, write_yaml
 
 

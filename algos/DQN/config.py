@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from joyrl.config import InvalidValue, at_least, between, greater_than
+from joyrl.validation import InvalidValue, at_least, between, greater_than
 
 
 class AlgoConfig:

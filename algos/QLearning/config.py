@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from joyrl.config import between, greater_than
+from joyrl.validation import between, greater_than
 
 
 class AlgoConfig:
