@@ -25,7 +25,7 @@ class GeneralConfig:
     load_path: str | None = None  # run folder name under tasks/, a run folder path, or a checkpoint file
     collect_traj: bool = False  # also write trajectories to traj/ in train and test modes
     render_episodes: Annotated[int, at_least(1)] = 1  # episodes written to videos/video.gif when rendering
-    render_fps: Annotated[int, at_least(1)] = 30  # frames per second of the GIF
+    render_fps: Annotated[int, at_least(1)] | None = None  # GIF frames per second; None = the env's own (its metadata), else 30
     tasks_dir: str = "tasks"  # where run folders are created; relative paths start at the project root
     save_fig: bool = True  # write learning-curve PNGs to results/
     show_fig: bool = False  # also open the figures in a window (needs a display)

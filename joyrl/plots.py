@@ -80,6 +80,30 @@ def plot_episodes(results_dir: Path, title: str, show: bool = False) -> Path | N
     return _finish(fig, ax, title, results_dir / "rewards.png", show)
 
 
+def plot_update_stats(results_dir: Path, title: str, show: bool = False) -> Path | None:
+    """``train_stats.png``: each statistic the agent's ``update()`` returns (loss, epsilon, ...) against env steps."""
+    stats = read_columns(results_dir / "train_stats.csv")
+    names = [name for name in stats if name not in ("episode", "env_steps")]
+    if not names:
+        return None
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.9 * len(names) + 0.8), dpi=120, sharex=True, squeeze=False)
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        ax.plot(stats["env_steps"], stats[name], color="tab:green", linewidth=1.2)  # unsmoothed: schedules must not lag
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("environment steps")
+    axes[0, 0].set_title(f"{title}: update statistics (per episode, mean)")
+    fig.tight_layout()
+    path = results_dir / "train_stats.png"
+    fig.savefig(path)
+    if show and plt.get_backend().lower() != "agg":
+        plt.show()
+    plt.close(fig)
+    return path
+
+
 def _subplots():
     import matplotlib.pyplot as plt
 

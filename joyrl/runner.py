@@ -25,7 +25,7 @@ from joyrl.errors import JoyRLError
 from joyrl.logs import CSVRecorder, close_logger, get_logger, progress_bar
 from joyrl.loops import evaluate
 from joyrl.media import FrameRecorder, save_gif
-from joyrl.plots import plot_episodes, plot_training
+from joyrl.plots import plot_episodes, plot_training, plot_update_stats
 from joyrl.runtime import resolve_device, rng_states, seed_everything, set_rng_states, set_torch_threads
 from joyrl.trajectories import TrajectoryCollector, TrajectoryWriter
 
@@ -147,7 +147,8 @@ class Run:
 
     def _finish_outputs(self) -> None:
         if self.frames is not None:
-            gif = save_gif(self.frames.frames, self.folder / "videos" / "video.gif", self.cfg.render_fps)
+            fps = self.cfg.render_fps or self.env.metadata.get("render_fps") or 30
+            gif = save_gif(self.frames.frames, self.folder / "videos" / "video.gif", fps)
             if gif:
                 self.logger.info(f"GIF of {self.cfg.render_episodes} episode(s): {gif}")
         if self.trajectories is not None:
@@ -308,7 +309,11 @@ class Run:
         if not self.cfg.save_fig:
             return
         title = f"{self.cfg.algo_name} on {self.cfg.id} ({self.cfg.mode}, seed {self.cfg.seed})"
-        plot = plot_training if training else plot_episodes
-        figure = plot(self.folder / "results", title, show=self.cfg.show_fig)
-        if figure:
-            self.logger.info(f"learning curve: {figure}")
+        results = self.folder / "results"
+        figures = (
+            [plot_training(results, title, self.cfg.show_fig), plot_update_stats(results, title, self.cfg.show_fig)]
+            if training
+            else [plot_episodes(results, title, self.cfg.show_fig)]
+        )
+        for figure in filter(None, figures):
+            self.logger.info(f"figure: {figure}")
