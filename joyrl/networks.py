@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 
 from joyrl.errors import ConfigError
@@ -73,3 +75,20 @@ def build_mlp(spec: list[dict[str, Any]], input_size: int, output_size: int, key
         size = width
     layers.append(nn.Linear(size, output_size))
     return nn.Sequential(*layers)
+
+
+class ObservationTensor:
+    """One observation as a (1, *obs) float32 input tensor, through a reused buffer.
+
+    On the CPU the tensor shares the NumPy buffer's memory, so acting allocates nothing
+    per step; on a GPU the buffer is copied over.
+    """
+
+    def __init__(self, obs_shape: tuple[int, ...], device: torch.device) -> None:
+        self.array = np.zeros((1, *obs_shape), dtype=np.float32)
+        self.tensor = torch.from_numpy(self.array)
+        self.device = device
+
+    def __call__(self, observation: Any) -> torch.Tensor:
+        self.array[0] = observation
+        return self.tensor if self.device.type == "cpu" else self.tensor.to(self.device, non_blocking=True)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from joyrl.buffers import ReplayBatch, ReplayBuffer
-from joyrl.networks import build_mlp
+from joyrl.networks import ObservationTensor, build_mlp
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
@@ -29,7 +29,8 @@ class Agent:
         self.n_actions = cfg.n_actions
         self.policy_net = build_mlp(cfg.value_layers, cfg.n_states, cfg.n_actions).to(self.device)  # Q(s, a; θ)
         self.target_net = copy.deepcopy(self.policy_net).requires_grad_(False)  # Q(s, a; θ⁻)
-        self.optimizer = torch.optim.Adam(self.policy_net.parameters(), lr=cfg.lr, foreach=True)
+        self.optimizer = torch.optim.Adam(self.policy_net.parameters(), lr=cfg.lr, fused=True)  # one kernel per step
+        self.observation = ObservationTensor((cfg.n_states,), self.device)
         self.memory = ReplayBuffer(cfg.buffer_size, (cfg.n_states,), device=self.device)  # D
         self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
         # α_t: constant, or annealed linearly to lr_end over lr_decay env steps (by default the whole budget)
@@ -48,8 +49,7 @@ class Agent:
     @torch.inference_mode()
     def predict_action(self, state: np.ndarray) -> int:
         """Greedy action argmax_a Q(s, a; θ)."""
-        state_tensor = torch.as_tensor(state, dtype=torch.float32, device=self.device).reshape(1, -1)
-        return int(self.policy_net(state_tensor).argmax(dim=1).item())
+        return int(self.policy_net(self.observation(state)).argmax())
 
     def store_transition(self, state, action: int, reward: float, next_state, terminated: bool) -> None:
         """Store (s, a, r, s', terminated) in D (pseudocode step 6)."""
