@@ -1,8 +1,9 @@
 """Deep Q-Network (Mnih et al., 2015, "Human-level control through deep reinforcement learning").
 
 Pseudocode: pseudocodes/DQN.md. Beyond the paper: the Huber loss, gradient-norm
-clipping, several gradient steps every ``train_freq`` env steps (as in RL Zoo), and
-bootstrapping through time-limit truncations (only ``terminated`` stops the target).
+clipping, several gradient steps every ``train_freq`` env steps (as in RL Zoo), a
+learning rate annealed linearly (to 0 over the budget by default), and bootstrapping
+through time-limit truncations (only ``terminated`` stops the target).
 """
 
 from __future__ import annotations
