@@ -606,7 +606,7 @@ def report(spec: dict[str, Any], seeds: list[int], results: dict[tuple[int, str]
             curve = ", ".join(f"{row['env_steps']:,}: {row['mean']:.1f}" for row in run["evals"])
             lines.append(f"- {LABELS[side]} evaluations (env steps: mean return): {curve}")
         loads = ", ".join(f"{LABELS[side]} {run['load_before']:.2f}" for side, run in (("sb3", sb3), ("joyrl", joyrl)))
-        lines.append(f"- load average (1 min) when the run started: {loads}")
+        lines.append(f"- load average (1 min) when the run started: {loads} (about 1 is this benchmark's own previous run)")
         lines.append("")
     return "\n".join(lines)
 
