@@ -8,7 +8,7 @@ Three measurements, each the median of ``--repeats`` runs on one torch thread:
    JoyRL's training loop (``StepTrainer`` through ``Run``) with a random policy and no
    learning (DQN with epsilon fixed at 1 and learning never starting).
 2. Gradient step: DQN's ``Agent.update`` (RL Zoo sizes: 256x256, batch 64, 128
-   gradient steps a call) per gradient step, against a bare PyTorch loop doing the
+   gradient steps a call; five calls alternated with five bare loops) per gradient step, against a bare PyTorch loop doing the
    same forward passes (online and target), Huber loss, backward, gradient clipping
    and fused-Adam step on one fixed batch. The difference is JoyRL's overhead:
    sampling the batch from the buffer and the agent's bookkeeping.
@@ -102,11 +102,6 @@ def gradient_step_seconds() -> tuple[float, float]:
         state = np.random.randn(4).astype(np.float32)
         agent.store_transition(state, np.random.randint(2), 1.0, np.random.randn(4).astype(np.float32), False)
     agent.sample_count = 1
-    agent.update()  # warm-up
-    start = time.perf_counter()
-    agent.update()
-    joyrl = (time.perf_counter() - start) / GRADIENT_STEPS
-
     batch = agent.memory.sample(agent.cfg.batch_size)
     net, target, optimizer, gamma = agent.policy_net, agent.target_net, agent.optimizer, agent.cfg.gamma
 
@@ -120,12 +115,19 @@ def gradient_step_seconds() -> tuple[float, float]:
         torch.nn.utils.clip_grad_norm_(net.parameters(), agent.cfg.max_grad_norm)
         optimizer.step()
 
-    for _ in range(20):
-        bare_step()
-    start = time.perf_counter()
-    for _ in range(GRADIENT_STEPS):
-        bare_step()
-    return joyrl, (time.perf_counter() - start) / GRADIENT_STEPS
+    def timed(work) -> float:
+        start = time.perf_counter()
+        work()
+        return (time.perf_counter() - start) / GRADIENT_STEPS
+
+    def bare_update() -> None:
+        for _ in range(GRADIENT_STEPS):
+            bare_step()
+
+    agent.update()  # warm-up both
+    bare_update()
+    rounds = [(timed(agent.update), timed(bare_update)) for _ in range(5)]  # alternated, so drifts hit both
+    return statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
 
 
 def startup_seconds(tasks_dir: str) -> float:

@@ -25,6 +25,7 @@ class SeedOnFirstReset(gym.Wrapper):
 
     def __init__(self, env: gym.Env, seed: int | None) -> None:
         super().__init__(env)
+        self.step = env.step  # steps go straight to the wrapped env: no extra call on the hot path
         self._pending_seed = seed
         if seed is not None:
             env.action_space.seed(seed)
