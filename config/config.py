@@ -20,6 +20,7 @@ class GeneralConfig:
     online_eval_episode: Annotated[int, at_least(1)] = 10  # episodes per online evaluation
     eval_per_episode: Annotated[int, at_least(1)] = 10  # evaluate every this many training episodes
     model_save_fre: Annotated[int, at_least(1)] = 100  # periodic checkpoint every this many training episodes
+    keep_checkpoints: Annotated[int, at_least(0)] = 5  # periodic checkpoints kept, the newest; best and last always are; 0 = all
     log_per_episode: Annotated[int, at_least(1)] = 10  # one log line every this many episodes
     load_checkpoint: bool = False  # train: continue from load_path (networks, optimiser, counters, schedules)
     load_path: str | None = None  # run folder name under tasks/, a run folder path, or a checkpoint file

@@ -205,6 +205,7 @@ class Run:
                     last_eval_episode = self.episode
                 if self.episode % cfg.model_save_fre == 0:
                     self._save(f"episode_{self.episode}")
+                    self._prune_periodic_checkpoints()
             if self.eval_env is not None and last_eval_episode != self.episode:
                 self._evaluate()
         except (KeyboardInterrupt, Interrupted) as stop:
@@ -245,6 +246,14 @@ class Run:
         progress = {"episode": self.episode, "env_steps": self.env_steps, "best_eval": self.best_eval}
         path = self.folder / "models" / f"{name}{CHECKPOINT_SUFFIX}"
         save_checkpoint(path, self.cfg.algo_name, self.agent.state_dict(), progress, rng_states())
+
+    def _prune_periodic_checkpoints(self) -> None:
+        """Keep the newest ``keep_checkpoints`` episode_<N>.pt files, so disk use stays bounded."""
+        if self.cfg.keep_checkpoints == 0:
+            return
+        periodic = sorted(self.folder.glob(f"models/episode_*{CHECKPOINT_SUFFIX}"), key=lambda path: int(path.stem.split("_")[1]))
+        for path in periodic[: -self.cfg.keep_checkpoints]:
+            path.unlink(missing_ok=True)
 
     def _evaluate(self) -> None:
         """Greedy episodes on the evaluation env; a new best (or equal) return saves models/best.pt."""

@@ -10,7 +10,7 @@ from PIL import Image
 
 from joyrl.media import FrameRecorder, save_gif
 from joyrl.trajectories import FIELDS, TrajectoryWriter, load_trajectories
-from tests.helpers import QLEARNING_PRESET, RES_COLUMNS, SMALL_NET, TINY_DQN, read_csv
+from tests.helpers import QLEARNING_PRESET, RES_COLUMNS, SMALL_NET, TINY_DQN, read_csv, train
 
 
 def log_lines(folder):
@@ -229,3 +229,14 @@ def test_load_checkpoint_with_the_budget_spent_trains_no_more(cli, dqn_run):
     before = checkpoint(dqn_run / "models" / "last.pt")["progress"]
     after = checkpoint(result.folder / "models" / "last.pt")["progress"]
     assert (after["episode"], after["env_steps"]) == (before["episode"], before["env_steps"])
+
+
+@pytest.mark.parametrize(
+    ("keep", "expected"), [(2, ["episode_8.pt", "episode_10.pt"]), (0, [f"episode_{n}.pt" for n in range(2, 11, 2)])]
+)
+def test_keep_checkpoints_bounds_the_periodic_ones(tmp_path, keep, expected):
+    args = [*TINY_DQN, "general_cfg.max_env_steps=100000", "general_cfg.max_episode=10", "general_cfg.model_save_fre=2"]
+    run = train([*args, f"general_cfg.keep_checkpoints={keep}"], tmp_path)
+    periodic = sorted((path.name for path in (run / "models").glob("episode_*.pt")), key=lambda name: int(name[8:-3]))
+    assert periodic == expected
+    assert (run / "models" / "best.pt").is_file() and (run / "models" / "last.pt").is_file()
