@@ -45,6 +45,23 @@ def save_checkpoint(path: Path, algo_name: str, agent_state: dict, progress: dic
     return path
 
 
+def first_non_finite(state: Any, name: str = "agent") -> str | None:
+    """The path (e.g. ``agent.policy_net.0.weight``) of the first float tensor holding NaN or inf, or None."""
+    if isinstance(state, torch.Tensor):
+        return name if state.is_floating_point() and not bool(torch.isfinite(state).all()) else None
+    if isinstance(state, dict):
+        items = state.items()
+    elif isinstance(state, (list, tuple)):
+        items = enumerate(state)
+    else:
+        return None
+    for key, value in items:
+        found = first_non_finite(value, f"{name}.{key}")
+        if found:
+            return found
+    return None
+
+
 def load_checkpoint(path: Path, algo_name: str) -> dict[str, Any]:
     """Read a checkpoint of ``algo_name``; any damage or mismatch is one clear JoyRLError."""
     try:

@@ -7,6 +7,7 @@ before the run folder exists, so a bad run leaves nothing behind.
 from __future__ import annotations
 
 import importlib
+import math
 import shlex
 import signal
 import time
@@ -18,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 from joyrl import paths
-from joyrl.checkpoints import CHECKPOINT_SUFFIX, load_checkpoint, resolve_load_path, save_checkpoint
+from joyrl.checkpoints import CHECKPOINT_SUFFIX, first_non_finite, load_checkpoint, resolve_load_path, save_checkpoint
 from joyrl.config import Config, to_yaml
 from joyrl.envs import EVAL_SEED_OFFSET, check_spaces, env_info, make_env
 from joyrl.errors import JoyRLError
@@ -39,6 +40,10 @@ class Interrupted(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
         self.exit_code = 128 + signum
+
+
+class NonFinite(JoyRLError):
+    """A loss, statistic or parameter became NaN or inf: training stops, keeping the good checkpoints."""
 
 
 def _raise_interrupted(signum: int, _frame: Any) -> None:
@@ -195,6 +200,7 @@ class Run:
                 seconds = time.perf_counter() - self.start
                 res_csv.write(self._res_row(result, seconds))
                 stats = {key: value for key, value in result.items() if key not in ("ep_reward", "ep_step")}
+                self._check_finite(stats)
                 if stats:
                     stats_csv.write({"episode": self.episode, "env_steps": self.env_steps, **stats})
                 bar.update(int(result["ep_step"]) if cfg.max_env_steps > 0 else 1)
@@ -213,9 +219,13 @@ class Run:
             self.logger.info(
                 f"interrupted at episode {self.episode}, step {self.env_steps:,}: saving the last checkpoint and the results"
             )
+        except NonFinite as error:
+            exit_code = 1
+            self.logger.error(f"stopped: {error}; models/ keeps the checkpoints saved before it (best.pt, episode_<N>.pt)")
         finally:
             bar.close()
-            self._save("last")
+            if exit_code != 1:
+                self._save_last()
             for recorder in (res_csv, self.eval_csv, stats_csv):
                 recorder.close()
             if self.eval_env is not None:
@@ -242,10 +252,26 @@ class Run:
             "seconds": seconds,
         }
 
+    def _check_finite(self, stats: dict[str, float]) -> None:
+        for key, value in stats.items():
+            if not math.isfinite(value):
+                raise NonFinite(f"train/{key} is {value} at episode {self.episode}, env step {self.env_steps:,}")
+
     def _save(self, name: str) -> None:
+        """Write a checkpoint; one holding NaN or inf is never written (NonFinite instead)."""
+        state = self.agent.state_dict()
+        bad = first_non_finite(state)
+        if bad:
+            raise NonFinite(f"{bad} holds NaN or inf at episode {self.episode}, env step {self.env_steps:,}")
         progress = {"episode": self.episode, "env_steps": self.env_steps, "best_eval": self.best_eval}
         path = self.folder / "models" / f"{name}{CHECKPOINT_SUFFIX}"
-        save_checkpoint(path, self.cfg.algo_name, self.agent.state_dict(), progress, rng_states())
+        save_checkpoint(path, self.cfg.algo_name, state, progress, rng_states())
+
+    def _save_last(self) -> None:
+        try:
+            self._save("last")
+        except NonFinite as error:
+            self.logger.error(f"models/last.pt not written: {error}")
 
     def _prune_periodic_checkpoints(self) -> None:
         """Keep the newest ``keep_checkpoints`` episode_<N>.pt files, so disk use stays bounded."""
