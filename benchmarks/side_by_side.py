@@ -35,7 +35,6 @@ import json
 import math
 import os
 import platform
-import random
 import shlex
 import statistics
 import subprocess
@@ -375,15 +374,6 @@ def joyrl_code(algo: str) -> str:
     return f"{where}, code hash {digest.hexdigest()[:10]}"
 
 
-def _seed_all(seed: int) -> None:
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 # ---------------------------------------------------------------- the two workers
 
 
@@ -394,9 +384,10 @@ def joyrl_worker(spec: dict[str, Any], seed: int) -> dict[str, Any]:
     torch.set_num_threads(TORCH_THREADS)
     from joyrl.cli import config_from_args
     from joyrl.envs import env_info, make_env
+    from joyrl.runtime import seed_everything
 
     cfg = config_from_args(joyrl_argv(spec, seed))
-    _seed_all(seed)  # as joyrl.runtime.seed_everything
+    seed_everything(seed)
     env = step_timer(make_env(cfg, seed))
     for key, value in env_info(env).items():
         setattr(cfg, key, value)
