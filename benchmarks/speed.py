@@ -12,7 +12,9 @@ Three measurements, each the median of ``--repeats`` runs on one torch thread:
    same forward passes (online and target), Huber loss, backward, gradient clipping
    and fused-Adam step on one fixed batch. The difference is JoyRL's overhead:
    sampling the batch from the buffer and the agent's bookkeeping.
-3. Start-up: wall seconds from launching ``python main.py`` to its first env step.
+3. Start-up: wall seconds from launching ``python main.py`` to its first env step, against a
+   bare script that imports torch and gymnasium, builds the same network and optimiser and
+   steps once (the floor: torch's own imports).
 
 Writes ``benchmarks/results/speed.md``.
 """
@@ -57,6 +59,21 @@ cartpole.CartPoleEnv.step = first_step
 sys.argv = ["main.py", *sys.argv[1:]]
 import runpy
 runpy.run_path("main.py", run_name="__main__")
+"""
+
+# The floor for any PyTorch trainer: import torch and gymnasium, build the same network and
+# an Adam optimiser (torch 2.13 imports torch._dynamo on the first Optimizer, ~1.6 s), step once.
+BARE_FIRST_STEP = r"""
+import os, sys, time
+import gymnasium as gym
+import torch
+net = torch.nn.Sequential(torch.nn.Linear(4, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                          torch.nn.Linear(256, 2))
+torch.optim.Adam(net.parameters(), fused=True)
+env = gym.make("CartPole-v1")
+env.reset(seed=0)
+env.step(0)
+sys.stderr.write(f"FIRST_STEP {time.time() - float(os.environ['JOYRL_T0']):.3f}\n")
 """
 
 
@@ -130,10 +147,10 @@ def gradient_step_seconds() -> tuple[float, float]:
     return statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
 
 
-def startup_seconds(tasks_dir: str) -> float:
+def startup_seconds(script: str, *args: str) -> float:
     env = dict(os.environ, JOYRL_T0=str(time.time()))
     result = subprocess.run(
-        [sys.executable, "-c", FIRST_STEP_PROBE, f"general_cfg.tasks_dir={tasks_dir}"],
+        [sys.executable, "-c", script, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -149,7 +166,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    figures: dict[str, list[float]] = {key: [] for key in ("raw", "loop", "joyrl_grad", "bare_grad", "startup")}
+    figures: dict[str, list[float]] = {key: [] for key in ("raw", "loop", "joyrl_grad", "bare_grad", "startup", "bare_startup")}
     with tempfile.TemporaryDirectory() as tasks_dir:
         for _ in range(args.repeats):
             figures["raw"].append(raw_env_steps_per_second())
@@ -157,7 +174,8 @@ def main() -> None:
             joyrl, bare = gradient_step_seconds()
             figures["joyrl_grad"].append(joyrl)
             figures["bare_grad"].append(bare)
-            figures["startup"].append(startup_seconds(tasks_dir))
+            figures["startup"].append(startup_seconds(FIRST_STEP_PROBE, f"general_cfg.tasks_dir={tasks_dir}"))
+            figures["bare_startup"].append(startup_seconds(BARE_FIRST_STEP))
     median = {key: statistics.median(values) for key, values in figures.items()}
     lines = [
         "# Speed against the machine's limits",
@@ -171,7 +189,9 @@ def main() -> None:
         f"{median['raw']:,.0f} (raw gymnasium) | {median['loop'] / median['raw']:.2f} |",
         f"| ms per DQN gradient step (256x256, batch 64) | {median['joyrl_grad'] * 1e3:.3f} (Agent.update) | "
         f"{median['bare_grad'] * 1e3:.3f} (bare PyTorch, same batch) | {median['joyrl_grad'] / median['bare_grad']:.2f} |",
-        f"| seconds from `python main.py` to the first env step | {median['startup']:.2f} | – | – |",
+        f"| seconds from `python main.py` to the first env step | {median['startup']:.2f} | "
+        f"{median['bare_startup']:.2f} (import torch + gymnasium, build net + Adam, one step) | "
+        f"{median['startup'] / median['bare_startup']:.2f} |",
         "",
         "Every repeat: " + "; ".join(f"{key} {', '.join(f'{v:.4g}' for v in values)}" for key, values in figures.items()),
         "",
