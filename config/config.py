@@ -24,6 +24,8 @@ class GeneralConfig:
     log_per_episode: Annotated[int, at_least(1)] = 10  # one log line every this many episodes
     load_checkpoint: bool = False  # train: continue from load_path (networks, optimiser, counters, schedules)
     load_path: str | None = None  # run folder name under tasks/, a run folder path, or a checkpoint file
+    save_buffer: bool = False  # models/last.pt also keeps the replay memory, so a resumed run continues exactly
+    max_env_failures: Annotated[int, at_least(1)] = 5  # env errors in a row (episode dropped, env rebuilt) before the run stops
     collect_traj: bool = False  # also write trajectories to traj/ in train and test modes
     render_episodes: Annotated[int, at_least(1)] = 1  # episodes written to videos/video.gif when rendering
     render_fps: Annotated[int, at_least(1)] | None = None  # GIF frames per second; None = the env's own (its metadata), else 30

@@ -1,7 +1,9 @@
 """Checkpoint files: written atomically, versioned, loaded safely (``weights_only=True``).
 
 A checkpoint holds the agent's whole state (its ``state_dict()``: networks, optimisers,
-counters), the training progress and the RNG states, all as tensors and plain types.
+counters), the training progress and the RNG states (global and the envs'), and, when
+training stopped part-way through an episode, that episode; ``last.pt`` also holds the
+replay memory with ``save_buffer``. All tensors and plain types.
 """
 
 from __future__ import annotations
@@ -22,14 +24,20 @@ FORMAT_VERSION = 1
 CHECKPOINT_SUFFIX = ".pt"
 
 
-def save_checkpoint(path: Path, algo_name: str, agent_state: dict, progress: dict, rng: dict | None = None) -> Path:
-    """Write to a temporary file, fsync, then rename: a crash never leaves half a file."""
+def save_checkpoint(
+    path: Path, algo_name: str, agent_state: dict, progress: dict, rng: dict | None = None, extra: dict | None = None
+) -> Path:
+    """Write to a temporary file, fsync, then rename: a crash never leaves half a file.
+
+    ``extra`` adds top-level entries (env RNG states, the unfinished episode, the replay memory).
+    """
     payload = {
         "format_version": FORMAT_VERSION,
         "algo_name": algo_name,
         "agent": agent_state,
         "progress": progress,
         "rng": rng or {},
+        **(extra or {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

@@ -1,9 +1,12 @@
-"""Environment creation: ``gymnasium.make`` with the configured wrappers, seeded once."""
+"""Environment creation: ``gymnasium.make`` with the configured wrappers, seeded once, fault-tolerant."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
+import math
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -36,6 +39,102 @@ class SeedOnFirstReset(gym.Wrapper):
             seed = self._pending_seed
         self._pending_seed = None
         return self.env.reset(seed=seed, options=options)
+
+
+class EnvFailure(Exception):
+    """The env raised or returned something malformed; the episode is dropped and the env rebuilt."""
+
+
+class FaultTolerantEnv(gym.Wrapper):
+    """Turns an env's exceptions and malformed returns into ``EnvFailure``; the next reset rebuilds it.
+
+    Malformed: a step that is not a 5-tuple, a reward that is not a finite number (some
+    competition envs return ``None`` after hours of running), an observation that is
+    ``None`` or holds NaN/inf, flags that are not booleans.
+    """
+
+    def __init__(self, env: gym.Env, rebuild: Callable[[int], gym.Env]) -> None:
+        super().__init__(env)
+        self._rebuild = rebuild  # called with the number of rebuilds so far, from 1
+        self.rebuilds = 0
+        self._broken = False
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if self._broken:
+            self._replace_env()
+        try:
+            observation, info = self.env.reset(seed=seed, options=options)
+        except Exception as error:  # noqa: BLE001  (anything the env raises is the env's failure)
+            self._fail(f"reset raised {type(error).__name__}: {error}")
+        self._check_observation(observation, "reset")
+        return observation, info
+
+    def step(self, action):
+        try:
+            observation, reward, terminated, truncated, info = self.env.step(action)
+        except Exception as error:  # noqa: BLE001
+            self._fail(f"step raised {type(error).__name__}: {error}")
+        if not isinstance(reward, (int, float, np.number)) or not math.isfinite(reward):
+            self._fail(f"step returned the reward {reward!r}, not a finite number")
+        if not isinstance(terminated, (bool, np.bool_)) or not isinstance(truncated, (bool, np.bool_)):
+            self._fail(f"step returned terminated={terminated!r}, truncated={truncated!r}, not booleans")
+        self._check_observation(observation, "step")
+        return observation, reward, terminated, truncated, info
+
+    def _check_observation(self, observation: Any, where: str) -> None:
+        if observation is None:
+            self._fail(f"{where} returned the observation None")
+        if isinstance(observation, np.ndarray) and observation.dtype.kind == "f" and not np.isfinite(observation).all():
+            self._fail(f"{where} returned an observation holding NaN or inf")
+
+    def _fail(self, message: str):
+        self._broken = True
+        raise EnvFailure(message) from None
+
+    def _replace_env(self) -> None:
+        with contextlib.suppress(Exception):  # a broken env may fail to close; it is dropped either way
+            self.env.close()
+        self.rebuilds += 1
+        try:
+            self.env = self._rebuild(self.rebuilds)
+        except Exception as error:  # noqa: BLE001
+            raise EnvFailure(f"rebuilding the env raised {type(error).__name__}: {error}") from None
+        self._broken = False
+
+
+def _seeding_wrapper(env: gym.Env) -> SeedOnFirstReset | None:
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, SeedOnFirstReset):
+            return env
+        env = env.env
+    return None
+
+
+def reset_rng_state(env: gym.Env) -> dict[str, Any]:
+    """What decides the env's next reset: the seed its first reset will use, or its RNG state (plain types)."""
+    seeder = _seeding_wrapper(env)
+    if seeder is not None and seeder._pending_seed is not None:
+        return {"seed": seeder._pending_seed}
+    return {"rng": env.unwrapped.np_random.bit_generator.state}
+
+
+def set_reset_rng_state(env: gym.Env, state: dict[str, Any]) -> None:
+    """Undo the draws since ``reset_rng_state``: the next reset starts the same episode again."""
+    seeder = _seeding_wrapper(env)
+    if seeder is not None:
+        seeder._pending_seed = state.get("seed")
+    if "rng" in state:
+        env.unwrapped.np_random.bit_generator.state = state["rng"]
+
+
+def space_rng_states(env: gym.Env) -> dict[str, Any]:
+    """The action and observation spaces' sampling RNG states (agents may sample actions from them)."""
+    return {name: getattr(env, name).np_random.bit_generator.state for name in ("action_space", "observation_space")}
+
+
+def set_space_rng_states(env: gym.Env, states: dict[str, Any]) -> None:
+    for name, state in states.items():
+        getattr(env, name).np_random.bit_generator.state = state
 
 
 def _import_object(spec: str, what: str) -> Any:
@@ -78,9 +177,19 @@ def make_env(cfg: Any, seed: int | None, render_mode: str | None = None) -> gym.
     """Build ``cfg.id`` with ``cfg.kwargs``, the per-episode cap and the wrappers, seeded once.
 
     ``cfg.max_step > 0`` replaces the env's own time limit; reaching it truncates the
-    episode (``truncated=True``, never ``terminated``).
+    episode (``truncated=True``, never ``terminated``). The env is wrapped in
+    ``FaultTolerantEnv``; a rebuilt env gets a fresh seed derived from ``seed``.
     """
     check_env_id(cfg.id)
+
+    def rebuild(count: int) -> gym.Env:
+        fresh_seed = None if seed is None else int(np.random.SeedSequence([seed, count]).generate_state(1)[0])
+        return _build_env(cfg, fresh_seed, render_mode)
+
+    return FaultTolerantEnv(_build_env(cfg, seed, render_mode), rebuild)
+
+
+def _build_env(cfg: Any, seed: int | None, render_mode: str | None) -> gym.Env:
     make_kwargs = dict(cfg.kwargs)
     if cfg.max_step > 0:
         make_kwargs["max_episode_steps"] = cfg.max_step

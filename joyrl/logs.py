@@ -76,6 +76,12 @@ class CSVRecorder:
             self._file = None
 
 
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV written by ``CSVRecorder``, as strings."""
+    with open(path, newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
 def _cell(value: Any) -> Any:
     return f"{value:.6g}" if isinstance(value, float) else value
 

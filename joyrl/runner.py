@@ -21,9 +21,19 @@ import numpy as np
 from joyrl import paths
 from joyrl.checkpoints import CHECKPOINT_SUFFIX, first_non_finite, load_checkpoint, resolve_load_path, save_checkpoint
 from joyrl.config import Config, to_yaml
-from joyrl.envs import EVAL_SEED_OFFSET, check_spaces, env_info, make_env
+from joyrl.envs import (
+    EVAL_SEED_OFFSET,
+    EnvFailure,
+    check_spaces,
+    env_info,
+    make_env,
+    reset_rng_state,
+    set_reset_rng_state,
+    set_space_rng_states,
+    space_rng_states,
+)
 from joyrl.errors import JoyRLError
-from joyrl.logs import CSVRecorder, close_logger, get_logger, progress_bar
+from joyrl.logs import CSVRecorder, close_logger, get_logger, progress_bar, read_csv_rows
 from joyrl.loops import evaluate
 from joyrl.media import FrameRecorder, save_gif
 from joyrl.plots import plot_episodes, plot_training, plot_update_stats
@@ -42,12 +52,21 @@ class Interrupted(BaseException):
         self.exit_code = 128 + signum
 
 
+class EnvFailuresExhausted(JoyRLError):
+    """The env failed ``max_env_failures`` times in a row: the run stops with everything saved."""
+
+
 class NonFinite(JoyRLError):
     """A loss, statistic or parameter became NaN or inf: training stops, keeping the good checkpoints."""
 
 
 def _raise_interrupted(signum: int, _frame: Any) -> None:
     raise Interrupted(signum)
+
+
+def _describe_write_error(error: OSError) -> str:
+    where = f"cannot write {error.filename}" if error.filename else "a write failed"
+    return f"{where}: {error.strerror or error} (disk full or folder not writable?)"
 
 
 class Run:
@@ -57,6 +76,8 @@ class Run:
         self.cfg = cfg
         self.checkpoint: dict | None = None
         self.folder: Path | None = None
+        self.stop_signal = 0  # the signal that asked training to stop, once one has
+        self.closing = False  # training has ended and the run is writing its outputs
 
     # ------------------------------------------------------------------ set-up
 
@@ -174,64 +195,41 @@ class Run:
         return progress_bar(self.cfg.max_episode, "episode", episode)
 
     def train(self) -> int:
-        cfg, agent, trainer = self.cfg, self.agent, self.trainer
+        cfg = self.cfg
         env = self._wrap_outputs(self.env)
         self.eval_env = make_env(cfg, None if self.seed is None else self.seed + EVAL_SEED_OFFSET) if cfg.online_eval else None
-        progress = self.checkpoint["progress"] if self.checkpoint else {}
-        self.episode, self.env_steps = progress.get("episode", 0), progress.get("env_steps", 0)
-        self.best_eval = progress.get("best_eval", -np.inf)
-        if self.checkpoint:
-            if self.checkpoint.get("rng"):
-                set_rng_states(self.checkpoint["rng"])
-            self.logger.info(f"continuing from {self.checkpoint_path} at episode {self.episode}, env step {self.env_steps:,}")
-
         results = self.folder / "results"
-        res_csv = CSVRecorder(results / "res.csv", RES_COLUMNS)
+        self.res_csv = CSVRecorder(results / "res.csv", RES_COLUMNS)
         self.eval_csv = CSVRecorder(results / "eval.csv", EVAL_COLUMNS)
-        stats_csv = CSVRecorder(results / "train_stats.csv")
-        self.start = time.perf_counter()
-        last_eval_episode, exit_code = None, 0
-        bar = self._progress(self.episode, self.env_steps)
+        self.stats_csv = CSVRecorder(results / "train_stats.csv")
+        self.episode, self.env_steps, self.best_eval, seconds_before = 0, 0, -np.inf, 0.0
+        if self.checkpoint:
+            seconds_before = self._continue_from_checkpoint(env)
+        self.start = time.perf_counter() - seconds_before
+        self.env_failures = 0  # in a row
+        exit_code, save_last = 0, True
+        self.bar = self._progress(self.episode, self.env_steps)
+        previous_handlers = {signum: signal.signal(signum, self._request_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
         try:
-            while self._budget_left(self.episode, self.env_steps):
-                result = trainer.train_one_episode(env, agent, cfg)
-                self.episode += 1
-                self.env_steps += int(result["ep_step"])
-                seconds = time.perf_counter() - self.start
-                res_csv.write(self._res_row(result, seconds))
-                stats = {key: value for key, value in result.items() if key not in ("ep_reward", "ep_step")}
-                self._check_finite(stats)
-                if stats:
-                    stats_csv.write({"episode": self.episode, "env_steps": self.env_steps, **stats})
-                bar.update(int(result["ep_step"]) if cfg.max_env_steps > 0 else 1)
-                if self.episode % cfg.log_per_episode == 0:
-                    self._log_episode(result, stats, seconds)
-                if self.eval_env is not None and self.episode % cfg.eval_per_episode == 0:
-                    self._evaluate()
-                    last_eval_episode = self.episode
-                if self.episode % cfg.model_save_fre == 0:
-                    self._save(f"episode_{self.episode}")
-                    self._prune_periodic_checkpoints()
-            if self.eval_env is not None and last_eval_episode != self.episode:
-                self._evaluate()
-        except (KeyboardInterrupt, Interrupted) as stop:
-            exit_code = stop.exit_code if isinstance(stop, Interrupted) else 130
-            self.logger.info(
-                f"interrupted at episode {self.episode}, step {self.env_steps:,}: saving the last checkpoint and the results"
-            )
+            self._train_episodes(env)
+        except Interrupted as stop:  # a second signal: stop at once
+            self.stop_signal = stop.exit_code - 128
         except NonFinite as error:
-            exit_code = 1
+            exit_code, save_last = 1, False
             self.logger.error(f"stopped: {error}; models/ keeps the checkpoints saved before it (best.pt, episode_<N>.pt)")
+        except EnvFailuresExhausted as error:
+            exit_code = 1
+            self.logger.error(f"stopped: {error}")
+        except OSError as error:
+            exit_code = 1
+            self.logger.error(f"stopped: {_describe_write_error(error)}; the results written so far are in {self.folder}")
         finally:
-            bar.close()
-            if exit_code != 1:
-                self._save_last()
-            for recorder in (res_csv, self.eval_csv, stats_csv):
-                recorder.close()
-            if self.eval_env is not None:
-                self.eval_env.close()
-            self._finish_outputs()
-            self._plot(training=True)
+            self.closing = True
+            if self.stop_signal:
+                exit_code = 128 + self.stop_signal
+            self._close_training(save_last)
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
         best = f"; best eval {self.best_eval:.2f}" if self.eval_env is not None else ""
         self.logger.info(
             f"finished: {self.episode} episodes, {self.env_steps:,} env steps in {time.perf_counter() - self.start:.1f} s{best}"
@@ -242,6 +240,129 @@ class Run:
                 f"general_cfg.load_checkpoint=true --load {shlex.quote(str(self.folder))}"
             )
         return exit_code
+
+    def _train_episodes(self, env: gym.Env) -> None:
+        """Episodes until the budget is spent or a stop is requested, with evaluations and periodic checkpoints."""
+        cfg, last_eval_episode = self.cfg, None
+        while self._budget_left(self.episode, self.env_steps) and not self.stop_signal:
+            try:
+                result = self.trainer.train_one_episode(env, self.agent, cfg)
+            except EnvFailure as failure:
+                self._env_failed("training", failure)
+                continue
+            if result is None:  # stopped part-way through; last.pt keeps the episode
+                return
+            self.env_failures = 0
+            self.episode += 1
+            self.env_steps += int(result["ep_step"])
+            seconds = time.perf_counter() - self.start
+            self.res_csv.write(self._res_row(result, seconds))
+            stats = {key: value for key, value in result.items() if key not in ("ep_reward", "ep_step")}
+            self._check_finite(stats)
+            if stats:
+                self.stats_csv.write({"episode": self.episode, "env_steps": self.env_steps, **stats})
+            self.bar.update(int(result["ep_step"]) if cfg.max_env_steps > 0 else 1)
+            if self.episode % cfg.log_per_episode == 0:
+                self._log_episode(result, stats, seconds)
+            if self.eval_env is not None and self.episode % cfg.eval_per_episode == 0:
+                self._evaluate()
+                last_eval_episode = self.episode
+            if self.episode % cfg.model_save_fre == 0:
+                self._save(f"episode_{self.episode}")
+                self._prune_periodic_checkpoints()
+        if self.eval_env is not None and last_eval_episode != self.episode and not self.stop_signal:
+            self._evaluate()
+
+    def _close_training(self, save_last: bool) -> None:
+        """Save last.pt, close the CSVs, write the GIF, trajectories and plots; a failed write is logged, not raised."""
+        self.bar.close()
+        if self.stop_signal:
+            self.logger.info(
+                f"interrupted at episode {self.episode}, step {self.env_steps:,}: saving the last checkpoint and the results"
+            )
+        if save_last:
+            self._write_safely("models/last.pt", lambda: self._save("last", final=True))
+        for recorder in (self.res_csv, self.eval_csv, self.stats_csv):
+            self._write_safely(str(recorder.path), recorder.close)
+        if self.eval_env is not None:
+            self.eval_env.close()
+        self._write_safely("the GIF or trajectories", self._finish_outputs)
+        self._write_safely("the figures", lambda: self._plot(training=True))
+
+    def _request_stop(self, signum: int, _frame: Any) -> None:
+        """First Ctrl-C or SIGTERM: stop after the current step. A second one: stop at once."""
+        if self.closing:
+            self.logger.info("saving the checkpoint and results; a moment")
+            return
+        if self.stop_signal:
+            raise Interrupted(signum)
+        self.stop_signal = signum
+        self.trainer.stop_requested = True
+        self.logger.info(f"{signal.Signals(signum).name}: stopping after this step (send it again to stop at once)")
+
+    def _env_failed(self, role: str, failure: EnvFailure) -> None:
+        """Log a dropped episode; the env rebuilds itself at its next reset. Too many in a row end the run."""
+        self.env_failures += 1
+        self.logger.warning(
+            f"{role} env failed ({self.env_failures}/{self.cfg.max_env_failures} in a row) after episode {self.episode}, "
+            f"step {self.env_steps:,}: {failure}; {'evaluation skipped' if role == 'evaluation' else 'episode dropped'}, env rebuilt"
+        )
+        if self.env_failures >= self.cfg.max_env_failures:
+            raise EnvFailuresExhausted(
+                f"the env failed {self.env_failures} times in a row (max_env_failures); last: {failure}"
+            ) from None
+
+    def _write_safely(self, what: str, write: Any) -> None:
+        """Run one of the closing writes; a full or unwritable disk is logged, never raised."""
+        try:
+            write()
+        except OSError as error:
+            self.logger.error(f"could not write {what}: {_describe_write_error(error)}")
+        except NonFinite as error:
+            self.logger.error(f"{what} not written: {error}")
+
+    def _continue_from_checkpoint(self, env: gym.Env) -> float:
+        """Counters, RNGs, envs, the unfinished episode and the earlier results; returns the seconds trained so far."""
+        checkpoint, progress = self.checkpoint, self.checkpoint["progress"]
+        self.episode, self.env_steps = progress.get("episode", 0), progress.get("env_steps", 0)
+        self.best_eval = progress.get("best_eval", -np.inf)
+        memory = getattr(self.agent, "memory", None)
+        if "memory" in checkpoint and memory is not None:
+            try:
+                memory.load_state_dict(checkpoint["memory"])
+            except (ValueError, KeyError, RuntimeError) as error:
+                raise JoyRLError(
+                    f"checkpoint {self.checkpoint_path}: its replay memory does not fit this config ({error})"
+                ) from None
+        envs = checkpoint.get("envs", {})
+        if "train" in envs:
+            set_reset_rng_state(env, envs["train"])
+            set_space_rng_states(env, envs["train_spaces"])
+        if "eval" in envs and self.eval_env is not None:
+            set_reset_rng_state(self.eval_env, envs["eval"])
+        resumable = checkpoint.get("trainer") and hasattr(self.trainer, "load_state_dict")
+        if resumable and not self.trainer.load_state_dict(checkpoint["trainer"], env):
+            self.logger.warning("the env did not repeat the unfinished episode; starting a new one")
+        if checkpoint.get("rng"):
+            set_rng_states(checkpoint["rng"])
+        copied = self._copy_earlier_results()
+        self.logger.info(
+            f"continuing from {self.checkpoint_path} at episode {self.episode}, env step {self.env_steps:,}"
+            f"{' with its replay memory' if 'memory' in checkpoint else ''}; {copied}"
+        )
+        return float(progress.get("seconds", 0.0))
+
+    def _copy_earlier_results(self) -> str:
+        """Start this run's CSVs with the loaded run's rows up to the checkpoint, so the curves continue."""
+        earlier = self.checkpoint_path.parent.parent / "results"
+        if not (earlier / "res.csv").is_file():
+            return "no earlier results beside the checkpoint, so the curves start here"
+        for recorder in (self.res_csv, self.eval_csv, self.stats_csv):
+            if (earlier / recorder.path.name).is_file():
+                for row in read_csv_rows(earlier / recorder.path.name):
+                    if int(row.get("episode") or 0) <= self.episode:
+                        recorder.write(row)
+        return f"the curves continue the results of {earlier.parent.name}"
 
     def _res_row(self, result: dict, seconds: float) -> dict:
         return {
@@ -257,21 +378,32 @@ class Run:
             if not math.isfinite(value):
                 raise NonFinite(f"train/{key} is {value} at episode {self.episode}, env step {self.env_steps:,}")
 
-    def _save(self, name: str) -> None:
-        """Write a checkpoint; one holding NaN or inf is never written (NonFinite instead)."""
+    def _save(self, name: str, final: bool = False) -> None:
+        """Write a checkpoint; one holding NaN or inf is never written (NonFinite instead).
+
+        Besides the agent: progress, RNG states (global, envs), the trainer's unfinished
+        episode and, for ``final`` (last.pt) with ``save_buffer``, the agent's replay memory.
+        """
         state = self.agent.state_dict()
         bad = first_non_finite(state)
         if bad:
             raise NonFinite(f"{bad} holds NaN or inf at episode {self.episode}, env step {self.env_steps:,}")
-        progress = {"episode": self.episode, "env_steps": self.env_steps, "best_eval": self.best_eval}
+        progress = {
+            "episode": self.episode,
+            "env_steps": self.env_steps,
+            "best_eval": self.best_eval,
+            "seconds": time.perf_counter() - self.start,
+        }
+        extra: dict[str, Any] = {"envs": {"train": reset_rng_state(self.env), "train_spaces": space_rng_states(self.env)}}
+        if self.eval_env is not None:
+            extra["envs"]["eval"] = reset_rng_state(self.eval_env)
+        if hasattr(self.trainer, "state_dict"):
+            extra["trainer"] = self.trainer.state_dict()
+        memory = getattr(self.agent, "memory", None)
+        if final and self.cfg.save_buffer and memory is not None:
+            extra["memory"] = memory.state_dict()
         path = self.folder / "models" / f"{name}{CHECKPOINT_SUFFIX}"
-        save_checkpoint(path, self.cfg.algo_name, state, progress, rng_states())
-
-    def _save_last(self) -> None:
-        try:
-            self._save("last")
-        except NonFinite as error:
-            self.logger.error(f"models/last.pt not written: {error}")
+        save_checkpoint(path, self.cfg.algo_name, state, progress, rng_states(), extra)
 
     def _prune_periodic_checkpoints(self) -> None:
         """Keep the newest ``keep_checkpoints`` episode_<N>.pt files, so disk use stays bounded."""
@@ -284,7 +416,11 @@ class Run:
     def _evaluate(self) -> None:
         """Greedy episodes on the evaluation env; a new best (or equal) return saves models/best.pt."""
         cfg = self.cfg
-        scores = evaluate(self.eval_env, self.agent, self.trainer, cfg, cfg.online_eval_episode)
+        try:
+            scores = evaluate(self.eval_env, self.agent, self.trainer, cfg, cfg.online_eval_episode)
+        except EnvFailure as failure:
+            self._env_failed("evaluation", failure)
+            return
         self.eval_csv.write(
             {"episode": self.episode, "env_steps": self.env_steps, **scores, "seconds": time.perf_counter() - self.start}
         )
@@ -314,10 +450,16 @@ class Run:
         res_csv = CSVRecorder(self.folder / "results" / "res.csv", RES_COLUMNS)
         self.start = time.perf_counter()
         self.episode, self.env_steps, returns, exit_code = 0, 0, [], 0
+        self.env_failures = 0
         bar = self._progress(0, 0)
         try:
             while self._budget_left(self.episode, self.env_steps):
-                result = self.trainer.test_one_episode(env, self.agent, cfg)
+                try:
+                    result = self.trainer.test_one_episode(env, self.agent, cfg)
+                except EnvFailure as failure:
+                    self._env_failed(cfg.mode, failure)
+                    continue
+                self.env_failures = 0
                 self.episode += 1
                 self.env_steps += int(result["ep_step"])
                 returns.append(result["ep_reward"])
@@ -329,6 +471,9 @@ class Run:
         except (KeyboardInterrupt, Interrupted) as stop:
             exit_code = stop.exit_code if isinstance(stop, Interrupted) else 130
             self.logger.info(f"interrupted after {self.episode} episodes; keeping what was recorded")
+        except EnvFailuresExhausted as error:
+            exit_code = 1
+            self.logger.error(f"stopped: {error}")
         finally:
             bar.close()
             res_csv.close()

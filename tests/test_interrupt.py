@@ -73,4 +73,34 @@ def test_log_says_how_to_resume_and_the_command_works(interrupted, cli):
     budget = int(last["env_steps"]) + 50
     result = cli(*words[2:], f"general_cfg.max_env_steps={budget}", tasks_dir=folder.parent)
     assert result.code == 0
-    assert int(read_csv(result.folder / "results" / "res.csv")[0]["episode"]) == int(last["episode"]) + 1
+    earlier = read_csv(folder / "results" / "res.csv")
+    resumed = read_csv(result.folder / "results" / "res.csv")
+    assert resumed[: len(earlier)] == earlier  # the curve continues the interrupted one
+    assert [int(row["episode"]) for row in resumed] == list(range(1, len(resumed) + 1))
+    assert len(resumed) > len(earlier)
+
+
+def test_a_killed_run_keeps_every_finished_episode(tmp_path):
+    tasks = tmp_path / "tasks"
+    process = subprocess.Popen(
+        [sys.executable, "main.py", *TINY_DQN, "general_cfg.max_env_steps=100000000", "general_cfg.log_per_episode=1"]
+        + [f"general_cfg.tasks_dir={tasks}"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        folder = wait_for_rows(tasks, process, rows_wanted=8)
+    finally:
+        process.kill()  # SIGKILL: no handler runs, nothing is flushed at exit
+        process.wait()
+    res_csv = folder / "results" / "res.csv"
+    assert res_csv.read_text().endswith("\n")  # no half-written row
+    rows = read_csv(res_csv)
+    assert [int(row["episode"]) for row in rows] == list(range(1, len(rows) + 1))
+    logged = [
+        int(line.split("| episode ")[1].split()[0])
+        for line in (folder / "logs" / "log.txt").read_text().splitlines()
+        if "| episode " in line
+    ]
+    assert len(rows) >= max(logged)  # every episode the log reported as finished is in res.csv

@@ -212,9 +212,12 @@ def test_load_checkpoint_continues_training(cli, dqn_run):
     result = cli(*TINY_DQN, "general_cfg.load_checkpoint=true", "--load", dqn_run, "general_cfg.max_env_steps=600")
     assert result.code == 0
     assert f"continuing from {dqn_run / 'models' / 'last.pt'}" in result.err
-    rows = read_csv(result.folder / "results" / "res.csv")
+    all_rows = read_csv(result.folder / "results" / "res.csv")
+    assert all_rows[: len(first)] == first  # the loaded run's rows first: the curve continues
+    rows = all_rows[len(first) :]
     assert int(rows[0]["episode"]) == int(first[-1]["episode"]) + 1
     assert int(rows[0]["env_steps"]) == int(first[-1]["env_steps"]) + int(rows[0]["length"])
+    assert float(rows[0]["seconds"]) > float(first[-1]["seconds"])  # the clock continues too
     assert int(rows[-2]["env_steps"]) < 600 <= int(rows[-1]["env_steps"])
     last = checkpoint(result.folder / "models" / "last.pt")
     assert last["progress"] == {**last["progress"], "episode": int(rows[-1]["episode"]), "env_steps": int(rows[-1]["env_steps"])}
@@ -224,8 +227,7 @@ def test_load_checkpoint_continues_training(cli, dqn_run):
 def test_load_checkpoint_with_the_budget_spent_trains_no_more(cli, dqn_run):
     result = cli(*TINY_DQN, "general_cfg.load_checkpoint=true", "--load", dqn_run)
     assert result.code == 0
-    res_csv = result.folder / "results" / "res.csv"
-    assert not res_csv.exists() or read_csv(res_csv) == []
+    assert read_csv(result.folder / "results" / "res.csv") == read_csv(dqn_run / "results" / "res.csv")  # nothing added
     before = checkpoint(dqn_run / "models" / "last.pt")["progress"]
     after = checkpoint(result.folder / "models" / "last.pt")["progress"]
     assert (after["episode"], after["env_steps"]) == (before["episode"], before["env_steps"])

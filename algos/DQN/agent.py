@@ -57,8 +57,12 @@ class Agent:
         self.memory.push(state, action, reward, next_state, terminated)
 
     def update(self) -> dict[str, float] | None:
-        """Every ``train_freq`` steps after ``learning_starts``: ``gradient_steps`` steps (pseudocode 7-11)."""
-        if self.sample_count < self.cfg.learning_starts or self.sample_count % self.cfg.train_freq != 0:
+        """Every ``train_freq`` steps once D holds ``learning_starts`` transitions: ``gradient_steps`` steps (7-11).
+
+        Counting D rather than env steps makes a run resumed without its replay memory refill it first.
+        """
+        warm = len(self.memory) >= min(self.cfg.learning_starts, self.cfg.buffer_size)
+        if not warm or self.sample_count % self.cfg.train_freq != 0:
             return None
         lr = self.learning_rate(self.sample_count)
         set_learning_rate(self.optimizer, lr)

@@ -16,7 +16,7 @@ class AlgoConfig:
     gamma: Annotated[float, between(0, 1)] = 0.99  # discount factor
     batch_size: Annotated[int, at_least(1)] = 64  # transitions per gradient step
     buffer_size: Annotated[int, at_least(1)] = 100_000  # replay capacity in transitions
-    learning_starts: Annotated[int, at_least(0)] = 1_000  # env steps of pure exploration before learning
+    learning_starts: Annotated[int, at_least(0)] = 1_000  # transitions in the replay memory before learning starts
     train_freq: Annotated[int, at_least(1)] = 256  # learn every this many env steps
     gradient_steps: Annotated[int, at_least(1)] = 128  # gradient steps each time it learns
     target_update: Annotated[int, at_least(1)] = 128  # update the target network every this many gradient steps
