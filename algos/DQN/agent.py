@@ -61,8 +61,7 @@ class Agent:
 
         Counting D rather than env steps makes a run resumed without its replay memory refill it first.
         """
-        warm = len(self.memory) >= min(self.cfg.learning_starts, self.cfg.buffer_size)
-        if not warm or self.sample_count % self.cfg.train_freq != 0:
+        if self.sample_count % self.cfg.train_freq != 0 or len(self.memory) < min(self.cfg.learning_starts, self.cfg.buffer_size):
             return None
         lr = self.learning_rate(self.sample_count)
         set_learning_rate(self.optimizer, lr)
