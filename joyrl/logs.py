@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import sys
@@ -23,6 +24,27 @@ class _TqdmHandler(logging.StreamHandler):
             self.handleError(record)
 
 
+class _LogFileHandler(logging.FileHandler):
+    """Writes the log file; after a failed write (disk full) it says so once and stops, instead of a traceback per line."""
+
+    failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802  (logging's name)
+        if not self.failed:
+            self.failed = True
+            tqdm.write(
+                f"cannot write the log file {self.baseFilename} (disk full?); logging to the console only", file=sys.stderr
+            )
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # the unwritten tail has been reported already
+            super().close()
+
+
 def get_logger(log_file: Path | None = None) -> logging.Logger:
     """The ``joyrl`` logger writing to the console and, when given, to ``log_file``."""
     logger = logging.getLogger(LOGGER_NAME)
@@ -36,7 +58,7 @@ def get_logger(log_file: Path | None = None) -> logging.Logger:
     console.setFormatter(formatter)
     logger.addHandler(console)
     if log_file is not None:
-        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler = _LogFileHandler(log_file, encoding="utf-8")
         file_handler.setFormatter(formatter)
         logger.addHandler(file_handler)
     return logger

@@ -2,12 +2,14 @@
 
 import errno
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import joyrl.runner
 from joyrl.envs import EnvFailure, make_env
+from joyrl.logs import close_logger, get_logger
 from tests.helpers import TINY_DQN, read_csv
 
 
@@ -101,3 +103,17 @@ def test_a_checkpoint_that_cannot_be_written_is_reported_not_raised(cli, monkeyp
     assert "No space left on device" in result.err
     assert "could not write models/last.pt" in result.err
     assert len(read_csv(result.folder / "results" / "res.csv")) >= 1
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_log_file_on_a_full_disk_warns_once_and_the_console_goes_on(capsys):
+    logger = get_logger(Path("/dev/full"))  # every write fails with ENOSPC
+    try:
+        logger.info("first line")
+        logger.info("second line")
+    finally:
+        close_logger()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Logging error" not in err
+    assert err.count("cannot write the log file /dev/full") == 1
+    assert "first line" in err and "second line" in err
