@@ -61,8 +61,8 @@ def check_layer_spec(spec: list[dict[str, Any]], key: str) -> None:
             raise ConfigError(f"{where}.activation: unknown {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
 
 
-def build_mlp(spec: list[dict[str, Any]], input_size: int, output_size: int, key: str = "value_layers") -> nn.Sequential:
-    """Hidden layers from ``spec``, then a linear output layer of ``output_size``."""
+def build_body(spec: list[dict[str, Any]], input_size: int, key: str = "value_layers") -> tuple[nn.Sequential, int]:
+    """The hidden layers of ``spec`` and the width of their output (for heads: dueling, noisy, categorical)."""
     check_layer_spec(spec, key)
     layers: list[nn.Module] = []
     size = input_size
@@ -73,8 +73,13 @@ def build_mlp(spec: list[dict[str, Any]], input_size: int, output_size: int, key
         if activation is not None:
             layers.append(activation())
         size = width
-    layers.append(nn.Linear(size, output_size))
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers), size
+
+
+def build_mlp(spec: list[dict[str, Any]], input_size: int, output_size: int, key: str = "value_layers") -> nn.Sequential:
+    """Hidden layers from ``spec``, then a linear output layer of ``output_size``."""
+    body, size = build_body(spec, input_size, key)
+    return nn.Sequential(*body, nn.Linear(size, output_size))
 
 
 class ObservationTensor:
