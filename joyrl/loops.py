@@ -38,7 +38,10 @@ class StepTrainer:
     """One env step, one ``store_transition``, one ``update()``: off-policy and tabular agents.
 
     The agent needs ``sample_action``, ``predict_action``, ``store_transition(state,
-    action, reward, next_state, terminated)`` and ``update()``.
+    action, reward, next_state, terminated)`` and ``update()``; an optional
+    ``end_episode()`` is called when an episode ends (terminated, truncated, or dropped
+    after an env failure), for agents that keep per-episode state (n-step returns,
+    recurrent hidden states).
     """
 
     def __init__(self) -> None:
@@ -67,6 +70,7 @@ class StepTrainer:
             ep_reward += float(reward)
             ep_step += 1
             if terminated or truncated:
+                end_episode(agent)
                 break
             if self.stop_requested:
                 self.episode = Episode(episode.start, state, ep_reward, ep_step, actions, update_sums, n_updates)
@@ -121,6 +125,13 @@ def _unplain(observation: Any) -> Any:
 
     def test_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, float]:
         return run_greedy_episode(env, agent)
+
+
+def end_episode(agent: Any) -> None:
+    """Tell an agent that keeps per-episode state that its episode is over."""
+    hook = getattr(agent, "end_episode", None)
+    if hook is not None:
+        hook()
 
 
 def run_greedy_episode(env: gym.Env, agent: Any) -> dict[str, float]:

@@ -34,7 +34,7 @@ from joyrl.envs import (
 )
 from joyrl.errors import JoyRLError
 from joyrl.logs import CSVRecorder, close_logger, get_logger, progress_bar, read_csv_rows
-from joyrl.loops import evaluate
+from joyrl.loops import end_episode, evaluate
 from joyrl.media import FrameRecorder, save_gif
 from joyrl.plots import plot_episodes, plot_training, plot_update_stats
 from joyrl.runtime import resolve_device, rng_states, seed_everything, set_rng_states, set_torch_threads
@@ -248,6 +248,7 @@ class Run:
             try:
                 result = self.trainer.train_one_episode(env, self.agent, cfg)
             except EnvFailure as failure:
+                end_episode(self.agent)
                 self._env_failed("training", failure)
                 continue
             if result is None:  # stopped part-way through; last.pt keeps the episode

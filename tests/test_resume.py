@@ -109,3 +109,29 @@ def test_checkpoints_between_episodes_hold_no_unfinished_episode(dqn_run):
     periodic = load(next((dqn_run / "models").glob("episode_*.pt")))
     assert periodic["trainer"] == {}
     assert "memory" not in periodic
+
+
+def test_the_loop_tells_the_agent_when_an_episode_ends():
+    cfg = type("Cfg", (), {"id": "CartPole-v1", "kwargs": {}, "max_step": 7, "wrappers": [], "render_mode": None})()
+
+    class Counting:
+        ended = 0
+        stored = 0
+
+        def sample_action(self, state):
+            return 0
+
+        def store_transition(self, *args):
+            self.stored += 1
+
+        def update(self):
+            return None
+
+        def end_episode(self):
+            self.ended += 1
+
+    agent, trainer, env = Counting(), StepTrainer(), make_env(cfg, seed=1)
+    first = trainer.train_one_episode(env, agent, cfg)
+    assert agent.ended == 1 and agent.stored == first["ep_step"]
+    second = trainer.train_one_episode(env, agent, cfg)
+    assert agent.ended == 2 and agent.stored == first["ep_step"] + second["ep_step"]
