@@ -26,6 +26,10 @@ EPILOG = """examples:
 """
 
 
+# What str.splitlines() breaks on, escaped so that text the user typed cannot split the one error line.
+_LINE_BREAKS = {ord(char): repr(char)[1:-1] for char in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, not usage plus error
         raise ConfigError(f"{message}; see python main.py --help")
@@ -52,7 +56,7 @@ def config_from_args(argv: list[str]) -> Config:
     """Parse ``argv`` and return the merged, validated configuration."""
     args = build_parser().parse_intermixed_args(argv)
     layers = []
-    if args.yaml:
+    if args.yaml is not None:  # --yaml "" is a missing file, not no file
         layers.append(Layer(args.yaml, read_yaml(args.yaml)))
     command_line: dict[str, dict[str, str]] = {}
     for flag, (section, key) in SHORTHANDS.items():
@@ -74,12 +78,16 @@ def main(argv: list[str] | None = None) -> int:
         run.prepare()
         run.create_folder()
     except JoyRLError as error:
-        sys.stderr.write(f"error: {error}\n")
-        return 2
+        return _report(error)
     except KeyboardInterrupt:
         return 130
     try:
         return run.execute()
     except JoyRLError as error:
-        sys.stderr.write(f"error: {error}\n")
-        return 2
+        return _report(error)
+
+
+def _report(error: JoyRLError) -> int:
+    """Write ``error`` as one line on stderr; the exit code for bad input."""
+    sys.stderr.write(f"error: {str(error).translate(_LINE_BREAKS)}\n")
+    return 2

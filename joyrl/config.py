@@ -29,7 +29,7 @@ import yaml
 from joyrl import paths
 from joyrl.envs import check_env_id
 from joyrl.errors import ConfigError
-from joyrl.validation import InvalidValue, coerce
+from joyrl.validation import InvalidValue, coerce, load_yaml
 
 SECTIONS = ("general_cfg", "algo_cfg", "env_cfg")
 
@@ -120,14 +120,16 @@ def read_yaml(path: str | Path) -> dict[str, dict[str, Any]]:
     if not path.is_file():
         raise ConfigError(f"YAML file {str(path)!r} not found; give a path such as config/presets/CartPole-v1_DQN.yaml")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read it ({error})") from None
+    try:
+        data = load_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ConfigError(f"{path}: malformed YAML,{where} {problem}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read it ({error})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -232,7 +234,12 @@ def _general_config_class() -> type:
 
 def _merge_section(section: str, classes: dict[str, type], layers: list[Layer], sources: dict[str, str]) -> dict[str, Any]:
     keys = schema(classes[section])
-    values = defaults(classes[section])
+    values = {}
+    for key, default in defaults(classes[section]).items():  # defaults are checked too, and get their declared type
+        try:
+            values[key] = coerce(default, keys[key])
+        except ValueError as error:
+            raise ConfigError(f"defaults: {section}.{key}: {error}") from None
     for layer in layers:
         for key, raw in layer.values.get(section, {}).items():
             where = f"{layer.name}: {section}.{key}"

@@ -119,9 +119,7 @@ def coerce(value: Any, annotation: Any, from_text: bool = False) -> Any:
         (item_type,) = typing.get_args(annotation) or (Any,)
         return [coerce(item, item_type) for item in value]
     if origin is dict or annotation is dict:
-        if not isinstance(value, dict):
-            raise ValueError(f"expected a mapping, got {value!r}")
-        return dict(value)
+        return _coerce_dict(value, annotation)
     if annotation in _SCALARS:
         return _SCALARS[annotation](value)
     raise TypeError(f"unsupported config annotation {annotation!r}")
@@ -133,9 +131,24 @@ def _is_optional_str(annotation: Any) -> bool:
 
 def _parse_text(text: str) -> Any:
     try:
-        return yaml.safe_load(text) if text.strip() else text
+        return load_yaml(text) if text.strip() else text
     except yaml.YAMLError:
         return text
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load``, raising only yaml.YAMLError for a document it cannot read.
+
+    PyYAML's constructors let other errors through for scalars they match but cannot build
+    (``2024-13-45``, ``!!int 0x``, ``!!float``, ``!!bool x``, ``!!timestamp x``, 5000-digit integers),
+    and deeply nested flow collections exhaust the recursion limit.
+    """
+    try:
+        return yaml.safe_load(text)
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
+    except (ValueError, LookupError, AttributeError) as error:
+        raise yaml.YAMLError(f"cannot build a value ({type(error).__name__}: {error})") from None
 
 
 def _coerce_union(value: Any, annotation: Any) -> Any:
@@ -148,6 +161,19 @@ def _coerce_union(value: Any, annotation: Any) -> Any:
         except ValueError:
             continue
     raise ValueError(f"expected {_describe(annotation)}, got {value!r}")
+
+
+def _coerce_dict(value: Any, annotation: Any) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a mapping, got {value!r}")
+    key_type, item_type = typing.get_args(annotation) or (Any, Any)
+    result = {}
+    for key, item in value.items():  # keys are checked too: dict[str, Any] takes no 1: or null: keys
+        try:
+            result[coerce(key, key_type)] = coerce(item, item_type)
+        except ValueError as error:
+            raise ValueError(f"at key {key!r}: {error}") from None
+    return result
 
 
 def _coerce_literal(value: Any, annotation: Any) -> Any:
@@ -174,9 +200,15 @@ def _to_int(value: Any) -> int:
 
 def _to_float(value: Any) -> float:
     number = _number(value)
-    if number is None or math.isnan(number):
+    try:
+        result = math.nan if number is None else float(number)
+    except OverflowError:  # an integer beyond float's range, e.g. 10**400
+        result = math.inf
+    if math.isnan(result):
         raise ValueError(f"expected a number, got {value!r}")
-    return float(number)
+    if math.isinf(result):  # 1e400 and 10**400 included: no hyperparameter is meant to be infinite
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return result
 
 
 def _to_str(value: Any) -> str:
