@@ -171,14 +171,25 @@ def _apply_wrappers(env: gym.Env, wrappers: list[Any]) -> gym.Env:
         wrapper = _import_object(name, "wrapper")
         try:
             env = wrapper(env, **kwargs)
-        except TypeError as error:
+        except (TypeError, ValueError) as error:  # wrong kwargs, or a wrapper refusing this env (AtariPreprocessing)
             raise ConfigError(f"env_cfg.wrappers: {name}: {error}") from None
     return env
+
+
+def _register_atari() -> None:
+    """The ``ALE/...`` ids, from the optional Atari set, imported only when asked for (0.2 s)."""
+    try:
+        ale_py = importlib.import_module("ale_py")
+    except ImportError:
+        raise ConfigError("ALE ids need the optional Atari set: pip install -r requirements-atari.txt") from None
+    gym.register_envs(ale_py)
 
 
 def check_env_id(env_id: str) -> None:
     """Raise ConfigError for an id Gymnasium does not know, suggesting close ones."""
     importlib.import_module("envs")  # registers the project's custom environments
+    if env_id.startswith("ALE/") and env_id not in gym.registry:
+        _register_atari()
     if env_id in gym.registry:
         return
     close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)

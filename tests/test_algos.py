@@ -21,8 +21,13 @@ ALGOS = sorted(
 ENVS = {("Box", "Discrete"): "CartPole-v1", ("Discrete", "Discrete"): "CliffWalking-v1", ("Box", "Box"): "Pendulum-v1"}
 
 
+IMAGE_ENV = "PixelCatch-v0"  # (1, 36, 36) uint8 frames, for agents that set image_observations = True
+
+
 def env_for(algo):
     agent = importlib.import_module(f"algos.{algo}.agent").Agent
+    if getattr(agent, "image_observations", False):
+        return IMAGE_ENV
     observations = getattr(agent, "supported_observation_spaces", ("Box",))
     actions = getattr(agent, "supported_action_spaces", ("Discrete",))
     for (observation, action), env_id in ENVS.items():

@@ -1,11 +1,14 @@
 """Networks built from a layer spec, and the spec's checks."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from joyrl.errors import ConfigError
-from joyrl.networks import build_mlp, check_layer_spec
+from joyrl.networks import ObservationTensor, ScaleUint8, build_body, build_mlp, check_layer_spec
+
+CONV = {"layer_type": "conv2d", "layer_size": [4], "kernel_size": 3}
 
 
 def test_build_mlp_output_shape():
@@ -44,6 +47,17 @@ def test_activation_defaults_to_relu():
         ([{"layer_size": [8.5]}], "layer_size"),
         ([{}], "layer_size"),
         ([{"layer_size": [8]}, {"layer_size": [8], "activation": "swish"}], r"value_layers\[1\]\.activation: unknown 'swish'"),
+        ([CONV | {"units": 3}], r"value_layers\[0\]: unknown field\(s\) units; a conv2d layer takes"),
+        ([{"layer_size": [8], "kernel_size": 3}], r"value_layers\[0\]: unknown field\(s\) kernel_size; a linear layer takes"),
+        ([{"layer_type": "conv2d", "layer_size": [4]}], r"value_layers\[0\]\.kernel_size: expected a positive integer"),
+        ([CONV | {"kernel_size": 0}], r"value_layers\[0\]\.kernel_size: expected a positive integer"),
+        ([CONV | {"kernel_size": [3, 3]}], r"value_layers\[0\]\.kernel_size"),
+        ([CONV | {"stride": 0}], r"value_layers\[0\]\.stride: expected a positive integer"),
+        ([CONV | {"stride": True}], r"value_layers\[0\]\.stride"),
+        ([CONV | {"padding": -1}], r"value_layers\[0\]\.padding: expected an integer >= 0"),
+        ([CONV | {"layer_size": [0]}], r"value_layers\[0\]\.layer_size"),
+        ([CONV | {"activation": "swish"}], r"value_layers\[0\]\.activation: unknown 'swish'"),
+        ([CONV, {"layer_size": [8]}, CONV], r"value_layers\[2\]\.layer_type: conv2d after a linear layer"),
     ],
 )
 def test_bad_layer_specs(spec, message):
@@ -54,3 +68,78 @@ def test_bad_layer_specs(spec, message):
 def test_errors_name_the_key():
     with pytest.raises(ConfigError, match=r"algo_cfg\.actor_layers"):
         build_mlp([], 2, 2, key="actor_layers")
+
+
+def test_a_shape_of_one_axis_builds_the_same_mlp_as_its_width():
+    torch.manual_seed(0)
+    from_width = build_mlp([{"layer_size": [8]}], 4, 2)
+    torch.manual_seed(0)
+    from_shape = build_mlp([{"layer_size": [8]}], (4,), 2)
+    assert [type(layer) for layer in from_shape] == [nn.Linear, nn.ReLU, nn.Linear]
+    width_state, shape_state = from_width.state_dict(), from_shape.state_dict()
+    assert shape_state.keys() == width_state.keys()
+    assert all(torch.equal(shape_state[name], width_state[name]) for name in width_state)
+
+
+def test_a_shape_of_several_axes_is_flattened_before_the_first_linear_layer():
+    net = build_mlp([{"layer_size": [8]}], (2, 3), 2)
+    assert [type(layer) for layer in net] == [nn.Flatten, nn.Linear, nn.ReLU, nn.Linear]
+    assert net[1].in_features == 6
+    assert net(torch.zeros(5, 2, 3)).shape == (5, 2)
+
+
+def test_conv_layers_then_an_implicit_flatten_before_the_linear_layer():
+    spec = [CONV | {"stride": 2, "padding": 1, "activation": "tanh"}, CONV, {"layer_size": [8]}]
+    net = build_mlp(spec, (3, 10, 12), 2)
+    assert [type(layer) for layer in net] == [nn.Conv2d, nn.Tanh, nn.Conv2d, nn.ReLU, nn.Flatten, nn.Linear, nn.ReLU, nn.Linear]
+    conv = net[0]
+    assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding) == (3, 4, (3, 3), (2, 2), (1, 1))
+    # (10 + 2 - 3) // 2 + 1 = 5 and (12 + 2 - 3) // 2 + 1 = 6, then a 3x3 kernel: 3x4, times 4 channels
+    assert net[5].in_features == 4 * 3 * 4
+    assert net(torch.zeros(7, 3, 10, 12)).shape == (7, 2)
+
+
+def test_a_body_of_conv_layers_only_ends_flat():
+    body, width = build_body([CONV], (1, 5, 5))
+    assert isinstance(body[-1], nn.Flatten)
+    assert width == 4 * 3 * 3
+    assert body(torch.zeros(2, 1, 5, 5)).shape == (2, width)
+
+
+@pytest.mark.parametrize(
+    ("input_size", "message"),
+    [
+        (
+            16,
+            r"value_layers\[0\]: conv2d needs image observations shaped \(C, H, W\); the network's input is a flat vector of 16",
+        ),
+        ((4, 4), r"value_layers\[0\]: conv2d needs image observations .* shape \(4, 4\)"),
+        ((1, 4, 4), r"value_layers\[1\]: a 3x3 kernel does not fit the 2x2 feature map it gets from the \(1, 4, 4\) observation"),
+    ],
+)
+def test_conv_layers_that_do_not_fit_the_input_are_config_errors(input_size, message):
+    with pytest.raises(ConfigError, match=message):
+        build_body([CONV, CONV], input_size)
+
+
+def test_uint8_inputs_are_scaled_to_the_unit_interval_inside_the_network():
+    net = build_mlp([{"layer_size": [3], "activation": "none"}], (2,), 1, input_dtype=np.uint8)
+    assert isinstance(net[0], ScaleUint8)
+    assert not list(net[0].parameters())
+    pixels = torch.tensor([[0, 255], [51, 102]], dtype=torch.uint8)
+    assert torch.equal(net[0](pixels), torch.tensor([[0.0, 1.0], [0.2, 0.4]]))
+    with torch.no_grad():
+        assert torch.allclose(net(pixels), net[1:](pixels.float() / 255))
+
+
+def test_float_inputs_are_not_scaled():
+    assert not any(isinstance(layer, ScaleUint8) for layer in build_mlp([CONV], (1, 3, 3), 2))
+
+
+def test_observation_tensor_keeps_its_dtype():
+    frames = ObservationTensor((2, 3, 3), torch.device("cpu"), np.uint8)
+    observation = np.full((2, 3, 3), 200, np.uint8)
+    tensor = frames(observation)
+    assert tensor.dtype == torch.uint8 and tensor.shape == (1, 2, 3, 3)
+    assert int(tensor.max()) == 200
+    assert ObservationTensor((4,), torch.device("cpu"))(np.ones(4)).dtype == torch.float32

@@ -28,11 +28,13 @@ class Agent:
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         self.n_actions = cfg.n_actions
-        self.policy_net = build_mlp(cfg.value_layers, cfg.n_states, cfg.n_actions).to(self.device)  # Q(s, a; θ)
+        obs_shape, obs_dtype = self.observation_format()  # of the network's input and D's entries
+        self.policy_net = build_mlp(cfg.value_layers, obs_shape, cfg.n_actions, input_dtype=obs_dtype)  # Q(s, a; θ)
+        self.policy_net.to(self.device)
         self.target_net = copy.deepcopy(self.policy_net).requires_grad_(False)  # Q(s, a; θ⁻)
         self.optimizer = torch.optim.Adam(self.policy_net.parameters(), lr=cfg.lr, fused=True)  # one kernel per step
-        self.observation = ObservationTensor((cfg.n_states,), self.device)
-        self.memory = ReplayBuffer(cfg.buffer_size, (cfg.n_states,), device=self.device)  # D
+        self.observation = ObservationTensor(obs_shape, self.device, obs_dtype)
+        self.memory = ReplayBuffer(cfg.buffer_size, obs_shape, obs_dtype=obs_dtype, device=self.device)  # D
         self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
         # α_t: constant, or annealed linearly to lr_end over lr_decay env steps (by default the whole budget)
         lr_end, lr_decay = (cfg.lr, 1) if cfg.lr_end is None else (cfg.lr_end, cfg.lr_decay or cfg.max_env_steps)
@@ -85,6 +87,10 @@ class Agent:
         """y = r + γ (1 - terminated) max_a' Q(s', a'; θ⁻)  (pseudocode step 9); shape (B,)."""
         next_q = self.target_net(batch.next_states).max(dim=1).values
         return batch.rewards + self.cfg.gamma * (1.0 - batch.terminated) * next_q
+
+    def observation_format(self) -> tuple[tuple[int, ...], type]:
+        """Shape and dtype of one observation in the Q-network's input and in D: flat float32 (``n_states``,)."""
+        return (self.cfg.n_states,), np.float32
 
     def state_dict(self) -> dict:
         return {
