@@ -1,0 +1,7 @@
+"""PER-DQN's episode loop: the framework's step loop, as DQN's."""
+
+from joyrl.loops import StepTrainer
+
+
+class Trainer(StepTrainer):
+    """Uses ``StepTrainer`` unchanged; override ``train_one_episode`` to change the loop."""
