@@ -1,0 +1,22 @@
+"""Double DQN (van Hasselt, Guez and Silver, 2016, "Deep Reinforcement Learning with Double Q-learning").
+
+Pseudocode: pseudocodes/DoubleDQN.md. DQN (algos/DQN/agent.py) with one change: the target's
+next action is chosen by the online network and evaluated by the target network, which removes
+most of Q-learning's overestimation. Everything else, extras included, is DQN's.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from algos.DQN.agent import Agent as DQNAgent
+from joyrl.buffers import ReplayBatch
+
+
+class Agent(DQNAgent):
+    @torch.no_grad()
+    def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
+        """y = r + γ (1 - terminated) Q(s', argmax_a' Q(s', a'; θ); θ⁻)  (pseudocode step 9); shape (B,)."""
+        next_actions = self.policy_net(batch.next_states).argmax(dim=1, keepdim=True)  # a* by the online net: (B, 1)
+        next_q = self.target_net(batch.next_states).gather(1, next_actions).squeeze(1)  # evaluated by θ⁻: (B,)
+        return batch.rewards + self.cfg.gamma * (1.0 - batch.terminated) * next_q
