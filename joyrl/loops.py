@@ -123,9 +123,6 @@ def _plain(observation: Any) -> Any:
 def _unplain(observation: Any) -> Any:
     return observation.numpy() if isinstance(observation, torch.Tensor) else observation
 
-    def test_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, float]:
-        return run_greedy_episode(env, agent)
-
 
 def end_episode(agent: Any) -> None:
     """Tell an agent that keeps per-episode state that its episode is over."""
