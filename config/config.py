@@ -19,6 +19,7 @@ class GeneralConfig:
     online_eval: bool = True  # evaluate the greedy policy on a separate env while training, keeping models/best.pt
     online_eval_episode: Annotated[int, at_least(1)] = 10  # episodes per online evaluation
     eval_per_episode: Annotated[int, at_least(1)] = 10  # evaluate every this many training episodes
+    stop_at_eval: float | None = None  # end training once an online evaluation mean reaches this; None = run the whole budget
     model_save_fre: Annotated[int, at_least(1)] = 100  # periodic checkpoint every this many training episodes
     keep_checkpoints: Annotated[int, at_least(0)] = 5  # periodic checkpoints kept, the newest; best and last always are; 0 = all
     log_per_episode: Annotated[int, at_least(1)] = 10  # one log line every this many episodes
@@ -46,5 +47,7 @@ class GeneralConfig:
             raise ValueError("max_episode and max_env_steps are both -1, so the run would never end; set one")
         if cfg.mode in ("test", "render", "collect") and not cfg.load_path:
             raise ValueError(f"mode {cfg.mode} needs a trained model: set load_path (or --load) to a run folder or checkpoint")
+        if cfg.stop_at_eval is not None and not cfg.online_eval:
+            raise ValueError("stop_at_eval needs online_eval: true, since it is an online evaluation that ends the run")
         if cfg.load_checkpoint and not cfg.load_path:
             raise ValueError("load_checkpoint is true but load_path is empty: set load_path to a run folder or checkpoint")

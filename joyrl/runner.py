@@ -78,6 +78,7 @@ class Run:
         self.folder: Path | None = None
         self.stop_signal = 0  # the signal that asked training to stop, once one has
         self.closing = False  # training has ended and the run is writing its outputs
+        self.reached_stop_eval = False  # an online evaluation reached stop_at_eval
 
     # ------------------------------------------------------------------ set-up
 
@@ -244,7 +245,7 @@ class Run:
     def _train_episodes(self, env: gym.Env) -> None:
         """Episodes until the budget is spent or a stop is requested, with evaluations and periodic checkpoints."""
         cfg, last_eval_episode = self.cfg, None
-        while self._budget_left(self.episode, self.env_steps) and not self.stop_signal:
+        while self._budget_left(self.episode, self.env_steps) and not self.stop_signal and not self.reached_stop_eval:
             try:
                 result = self.trainer.train_one_episode(env, self.agent, cfg)
             except EnvFailure as failure:
@@ -434,6 +435,9 @@ class Run:
             f"eval   | episode {self.episode} | step {self.env_steps:,} | return {scores['eval_mean']:.2f} ± {scores['eval_std']:.2f} "
             f"over {cfg.online_eval_episode} episodes{note}"
         )
+        if cfg.stop_at_eval is not None and scores["eval_mean"] >= cfg.stop_at_eval:
+            self.reached_stop_eval = True
+            self.logger.info(f"the evaluation reached stop_at_eval ({cfg.stop_at_eval:g}): training ends here")
 
     def _log_episode(self, result: dict, stats: dict, seconds: float) -> None:
         total = f"/{self.cfg.max_episode}" if self.cfg.max_episode > 0 else ""

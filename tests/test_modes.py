@@ -2,6 +2,7 @@
 
 import re
 import shutil
+from unittest.mock import ANY
 
 import gymnasium as gym
 import pytest
@@ -66,6 +67,25 @@ def test_train_saves_periodic_best_and_last_checkpoints(dqn_run):
 def test_train_checkpoint_counts_agent_steps(dqn_run):
     last = checkpoint(dqn_run / "models" / "last.pt")
     assert last["agent"]["sample_count"] == last["progress"]["env_steps"]
+
+
+def test_stop_at_eval_ends_training_at_the_first_evaluation_reaching_it(cli):
+    full = cli("--yaml", QLEARNING_PRESET, "general_cfg.max_episode=400")
+    evals = read_csv(full.folder / "results" / "eval.csv")
+    first = next(row for row in evals if float(row["eval_mean"]) >= -13)
+    assert int(first["episode"]) < 400
+    stopped = cli("--yaml", QLEARNING_PRESET, "general_cfg.max_episode=400", "general_cfg.stop_at_eval=-13")
+    assert stopped.code == 0
+    assert read_csv(stopped.folder / "results" / "eval.csv")[-1] == {**first, "seconds": ANY}
+    assert len(read_csv(stopped.folder / "results" / "res.csv")) == int(first["episode"])
+    assert "reached stop_at_eval (-13)" in stopped.err
+    assert (stopped.folder / "models" / "last.pt").exists()
+
+
+def test_stop_at_eval_without_online_eval_is_a_config_error(cli):
+    result = cli("--yaml", QLEARNING_PRESET, "general_cfg.stop_at_eval=-13", "general_cfg.online_eval=false")
+    assert result.code == 2
+    assert "stop_at_eval needs online_eval" in result.err
 
 
 def test_log_file_repeats_the_console(cli):
