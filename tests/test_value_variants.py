@@ -14,10 +14,13 @@ from algos.DoubleDQN.agent import Agent as DoubleDQNAgent
 from algos.DoubleDQN.config import AlgoConfig as DoubleDQNConfig
 from algos.DQN.agent import Agent as DQNAgent
 from algos.DQN.config import AlgoConfig as DQNConfig
+from algos.DQN_CNN.agent import Agent as DQNCNNAgent
 from algos.DuelingDQN.agent import Agent as DuelingDQNAgent
 from algos.DuelingDQN.config import AlgoConfig as DuelingDQNConfig
 from algos.NoisyDQN.agent import Agent as NoisyDQNAgent
 from algos.NoisyDQN.config import AlgoConfig as NoisyDQNConfig
+from algos.PER_DQN.agent import Agent as PERDQNAgent
+from algos.RainbowDQN.agent import Agent as RainbowDQNAgent
 from joyrl.buffers import ReplayBatch
 from joyrl.cli import config_from_args
 from joyrl.config import defaults, schema
@@ -56,6 +59,19 @@ def fixed_q(columns):
     with torch.no_grad():
         net.weight.copy_(torch.tensor(columns, dtype=torch.float32).T)
     return net
+
+
+# ---------------------------------------------------------------- the family
+
+
+@pytest.mark.parametrize(
+    "variant", [DoubleDQNAgent, DuelingDQNAgent, NoisyDQNAgent, PERDQNAgent, C51Agent, RainbowDQNAgent, DQNCNNAgent]
+)
+def test_every_variant_runs_dqns_update_loop_and_optimiser_step(variant):
+    assert issubclass(variant, DQNAgent)
+    assert variant.update is DQNAgent.update
+    assert variant.step_optimizer is DQNAgent.step_optimizer
+    assert variant.state_dict is DQNAgent.state_dict or variant is RainbowDQNAgent  # Rainbow adds its n-step steps
 
 
 # ---------------------------------------------------------------- Double DQN
@@ -212,7 +228,8 @@ def test_noisy_dqn_resamples_noise_to_act_and_to_learn_and_evaluates_without_it(
     stats = agent.update()
     assert not torch.equal(output.weight_epsilon, policy_noise)  # and every gradient step, online ...
     assert not torch.equal(agent.target_net[-1].weight_epsilon, target_noise)  # ... and target
-    assert math.isfinite(stats["loss"]) and "epsilon" not in stats
+    assert math.isfinite(stats["loss"]) and "epsilon" not in stats and stats["sigma"] > 0
+    assert not hasattr(agent, "epsilon")  # no ε-greedy schedule at all
     with torch.no_grad():
         mean_action = int(agent.policy_net.eval()(torch.ones(1, 3)).argmax())
     agent.policy_net.train()

@@ -10,8 +10,6 @@ kept, except that the loss is the paper's cross-entropy rather than the Huber lo
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import torch
 from torch import nn
@@ -20,7 +18,6 @@ from algos.DQN.agent import Agent as DQNAgent
 from joyrl.buffers import ReplayBatch
 from joyrl.heads import CategoricalHead, categorical_projection, expected_q
 from joyrl.networks import build_body
-from joyrl.schedules import set_learning_rate, soft_update
 
 
 class Agent(DQNAgent):
@@ -28,39 +25,24 @@ class Agent(DQNAgent):
         super().__init__(cfg)
         # The support z_i (N,), from the merged config (pseudocode step 2)
         self.support = torch.linspace(cfg.v_min, cfg.v_max, cfg.n_atoms, device=self.device)
-        # Step 2 with a categorical network in place of DQN's MLP: atom logits (B, A, N), softmax over N gives p_i(s, a)
-        obs_shape, obs_dtype = self.observation_format()  # DQN's: the network's input
-        body, width = build_body(cfg.value_layers, obs_shape, input_dtype=obs_dtype)
-        self.policy_net = nn.Sequential(body, CategoricalHead(width, cfg.n_actions, cfg.n_atoms)).to(self.device)
-        self.target_net = copy.deepcopy(self.policy_net).requires_grad_(False)  # p_i(s, a; θ⁻)
-        self.optimizer = torch.optim.Adam(self.policy_net.parameters(), lr=cfg.lr, fused=True)
+
+    def build_network(self, obs_shape: tuple[int, ...], obs_dtype: type) -> nn.Module:
+        """Step 2, categorical: atom logits (B, A, N); the softmax over N gives p_i(s, a; θ)."""
+        body, width = build_body(self.cfg.value_layers, obs_shape, input_dtype=obs_dtype)
+        return nn.Sequential(body, CategoricalHead(width, self.n_actions, self.cfg.n_atoms))
 
     @torch.inference_mode()
     def predict_action(self, state: np.ndarray) -> int:
         """Greedy action argmax_a Σ_i z_i p_i(s, a; θ)."""
         return int(expected_q(self.policy_net(self.observation(state)), self.support).argmax())
 
-    def update(self) -> dict[str, float] | None:
-        """Every ``train_freq`` steps once D holds ``learning_starts`` transitions: ``gradient_steps`` steps (7-11)."""
-        if self.sample_count % self.cfg.train_freq != 0 or len(self.memory) < min(self.cfg.learning_starts, self.cfg.buffer_size):
-            return None
-        lr = self.learning_rate(self.sample_count)
-        set_learning_rate(self.optimizer, lr)
-        total_loss = 0.0
-        for _ in range(self.cfg.gradient_steps):
-            batch = self.memory.sample(self.cfg.batch_size)
-            rows = torch.arange(len(batch.actions), device=self.device)
-            log_probs = self.policy_net(batch.states)[rows, batch.actions].log_softmax(dim=1)  # log p_i(s, a; θ): (B, N)
-            loss = -(self.compute_target(batch) * log_probs).sum(dim=1).mean()  # cross-entropy -Σ_i m_i log p_i (step 10)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.policy_net.parameters(), self.cfg.max_grad_norm)
-            self.optimizer.step()
-            self.update_count += 1
-            if self.update_count % self.cfg.target_update == 0:
-                soft_update(self.target_net, self.policy_net, self.cfg.tau)  # θ⁻ <- θ (step 11)
-            total_loss += loss.detach()
-        return {"loss": float(total_loss) / self.cfg.gradient_steps, "epsilon": self.epsilon(self.sample_count), "lr": lr}
+    def gradient_step(self, batch: ReplayBatch) -> torch.Tensor:
+        """Steps 9-10: one gradient step on the cross-entropy between m and p(s_j, a_j; θ); returns the loss, detached."""
+        rows = torch.arange(len(batch.actions), device=self.device)
+        log_probs = self.policy_net(batch.states)[rows, batch.actions].log_softmax(dim=1)  # log p_i(s, a; θ): (B, N)
+        loss = -(self.compute_target(batch) * log_probs).sum(dim=1).mean()  # cross-entropy -Σ_i m_i log p_i (step 10)
+        self.step_optimizer(loss)
+        return loss.detach()
 
     @torch.no_grad()
     def compute_target(self, batch: ReplayBatch) -> torch.Tensor:

@@ -4,6 +4,11 @@ Pseudocode: pseudocodes/DQN.md. Beyond the paper: the Huber loss, gradient-norm
 clipping, several gradient steps every ``train_freq`` env steps (as in RL Zoo), a
 learning rate annealed linearly (to 0 over the budget by default), and bootstrapping
 through time-limit truncations (only ``terminated`` stops the target).
+
+The DQN family (DoubleDQN, DuelingDQN, NoisyDQN, PER_DQN, C51, RainbowDQN, DQN_CNN) subclasses
+this agent and overrides only the steps that differ: ``build_network`` (step 2), ``build_memory``
+(step 1), ``init_exploration`` (step 4), ``sample_batch`` (step 8), ``compute_target`` (step 9),
+``gradient_step`` (step 10) and ``extra_stats`` (what ``update`` logs besides the loss and step size).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import random
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from joyrl.buffers import ReplayBatch, ReplayBuffer
 from joyrl.networks import ObservationTensor, build_mlp
@@ -29,18 +35,30 @@ class Agent:
         self.device = torch.device(cfg.device)
         self.n_actions = cfg.n_actions
         obs_shape, obs_dtype = self.observation_format()  # of the network's input and D's entries
-        self.policy_net = build_mlp(cfg.value_layers, obs_shape, cfg.n_actions, input_dtype=obs_dtype)  # Q(s, a; θ)
-        self.policy_net.to(self.device)
+        self.policy_net = self.build_network(obs_shape, obs_dtype).to(self.device)  # Q(s, a; θ) (step 2)
         self.target_net = copy.deepcopy(self.policy_net).requires_grad_(False)  # Q(s, a; θ⁻)
         self.optimizer = torch.optim.Adam(self.policy_net.parameters(), lr=cfg.lr, fused=True)  # one kernel per step
         self.observation = ObservationTensor(obs_shape, self.device, obs_dtype)
-        self.memory = ReplayBuffer(cfg.buffer_size, obs_shape, obs_dtype=obs_dtype, device=self.device)  # D
-        self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
+        self.memory = self.build_memory(obs_shape, obs_dtype)  # D (step 1)
+        self.init_exploration()
         # α_t: constant, or annealed linearly to lr_end over lr_decay env steps (by default the whole budget)
         lr_end, lr_decay = (cfg.lr, 1) if cfg.lr_end is None else (cfg.lr_end, cfg.lr_decay or cfg.max_env_steps)
         self.learning_rate = DecaySchedule(cfg.lr, lr_end, lr_decay, "linear")
         self.sample_count = 0  # env steps taken with sample_action
         self.update_count = 0  # gradient steps taken
+
+    def build_network(self, obs_shape: tuple[int, ...], obs_dtype: type) -> nn.Module:
+        """Step 2: an MLP with the hidden layers of ``value_layers`` and one output per action: Q-values (B, A)."""
+        return build_mlp(self.cfg.value_layers, obs_shape, self.n_actions, input_dtype=obs_dtype)
+
+    def build_memory(self, obs_shape: tuple[int, ...], obs_dtype: type) -> ReplayBuffer:
+        """Step 1: a uniform replay ring of ``buffer_size`` transitions."""
+        return ReplayBuffer(self.cfg.buffer_size, obs_shape, obs_dtype=obs_dtype, device=self.device)
+
+    def init_exploration(self) -> None:
+        """ε_t of the ε-greedy behaviour policy (step 4), from epsilon_start to epsilon_end along epsilon_schedule."""
+        cfg = self.cfg
+        self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
 
     def sample_action(self, state: np.ndarray) -> int:
         """Epsilon-greedy behaviour policy (pseudocode step 4)."""
@@ -69,24 +87,40 @@ class Agent:
         set_learning_rate(self.optimizer, lr)
         total_loss = 0.0
         for _ in range(self.cfg.gradient_steps):
-            batch = self.memory.sample(self.cfg.batch_size)
-            q_values = self.policy_net(batch.states).gather(1, batch.actions.unsqueeze(1)).squeeze(1)  # (B,)
-            loss = F.smooth_l1_loss(q_values, self.compute_target(batch))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.policy_net.parameters(), self.cfg.max_grad_norm)
-            self.optimizer.step()
+            batch = self.sample_batch()  # step 8
+            total_loss += self.gradient_step(batch)  # steps 9-10
             self.update_count += 1
             if self.update_count % self.cfg.target_update == 0:
                 soft_update(self.target_net, self.policy_net, self.cfg.tau)  # θ⁻ <- θ (step 11)
-            total_loss += loss.detach()
-        return {"loss": float(total_loss) / self.cfg.gradient_steps, "epsilon": self.epsilon(self.sample_count), "lr": lr}
+        return {"loss": float(total_loss) / self.cfg.gradient_steps, **self.extra_stats(), "lr": lr}
+
+    def sample_batch(self) -> ReplayBatch:
+        """Step 8: ``batch_size`` transitions from D, uniformly with replacement."""
+        return self.memory.sample(self.cfg.batch_size)
+
+    def gradient_step(self, batch: ReplayBatch) -> torch.Tensor:
+        """Steps 9-10: one gradient step on the Huber loss between Q(s_j, a_j; θ) and y_j; returns the loss, detached."""
+        q_values = self.policy_net(batch.states).gather(1, batch.actions.unsqueeze(1)).squeeze(1)  # (B,)
+        loss = F.smooth_l1_loss(q_values, self.compute_target(batch))
+        self.step_optimizer(loss)
+        return loss.detach()
 
     @torch.no_grad()
     def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
         """y = r + γ (1 - terminated) max_a' Q(s', a'; θ⁻)  (pseudocode step 9); shape (B,)."""
         next_q = self.target_net(batch.next_states).max(dim=1).values
         return batch.rewards + self.cfg.gamma * (1.0 - batch.terminated) * next_q
+
+    def step_optimizer(self, loss: torch.Tensor) -> None:
+        """One Adam step on ``loss`` at step size α_t, the gradient's global norm clipped to ``max_grad_norm`` (step 10)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.policy_net.parameters(), self.cfg.max_grad_norm)
+        self.optimizer.step()
+
+    def extra_stats(self) -> dict[str, float]:
+        """What ``update`` logs besides the loss and the step size: ε_t."""
+        return {"epsilon": self.epsilon(self.sample_count)}
 
     def observation_format(self) -> tuple[tuple[int, ...], type]:
         """Shape and dtype of one observation in the Q-network's input and in D: flat float32 (``n_states``,)."""

@@ -14,39 +14,36 @@ import torch
 import torch.nn.functional as F
 
 from algos.DQN.agent import Agent as DQNAgent
-from joyrl.prioritized import PrioritizedReplayBuffer
-from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
+from joyrl.prioritized import PrioritizedBatch, PrioritizedReplayBuffer
+from joyrl.schedules import DecaySchedule
 
 
 class Agent(DQNAgent):
     def __init__(self, cfg) -> None:
         super().__init__(cfg)
-        self.memory = PrioritizedReplayBuffer(  # D, in place of DQN's uniform memory (step 1)
-            cfg.buffer_size, (cfg.n_states,), device=self.device, alpha=cfg.alpha, eps=cfg.priority_eps
-        )
         # β_t: annealed linearly from beta_start to beta_end over beta_decay env steps (by default the whole budget)
         self.beta = DecaySchedule(cfg.beta_start, cfg.beta_end, cfg.beta_decay or cfg.max_env_steps, "linear")
 
-    def update(self) -> dict[str, float] | None:
-        """DQN's update (steps 7-12) with prioritised minibatches, a weighted loss and new priorities."""
-        if self.sample_count % self.cfg.train_freq != 0 or len(self.memory) < min(self.cfg.learning_starts, self.cfg.buffer_size):
-            return None
-        lr, beta = self.learning_rate(self.sample_count), self.beta(self.sample_count)
-        set_learning_rate(self.optimizer, lr)
-        total_loss = 0.0
-        for _ in range(self.cfg.gradient_steps):
-            batch = self.memory.sample(self.cfg.batch_size, beta)  # step 8
-            q_values = self.policy_net(batch.states).gather(1, batch.actions.unsqueeze(1)).squeeze(1)  # (B,)
-            targets = self.compute_target(batch)  # (B,), step 9
-            loss = (batch.weights * F.smooth_l1_loss(q_values, targets, reduction="none")).mean()  # step 10
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.policy_net.parameters(), self.cfg.max_grad_norm)
-            self.optimizer.step()
-            self.memory.update_priorities(batch.indices, (targets - q_values).detach())  # p_j <- |δ_j| + ε (step 11)
-            self.update_count += 1
-            if self.update_count % self.cfg.target_update == 0:
-                soft_update(self.target_net, self.policy_net, self.cfg.tau)  # θ⁻ <- θ (step 12)
-            total_loss += loss.detach()
-        loss = float(total_loss) / self.cfg.gradient_steps
-        return {"loss": loss, "epsilon": self.epsilon(self.sample_count), "lr": lr, "beta": beta}
+    def build_memory(self, obs_shape: tuple[int, ...], obs_dtype: type) -> PrioritizedReplayBuffer:
+        """Step 1: D, prioritised: a replay ring with a sum tree of the priorities p_i^α."""
+        cfg = self.cfg
+        return PrioritizedReplayBuffer(
+            cfg.buffer_size, obs_shape, obs_dtype=obs_dtype, device=self.device, alpha=cfg.alpha, eps=cfg.priority_eps
+        )
+
+    def sample_batch(self) -> PrioritizedBatch:
+        """Step 8: ``batch_size`` transitions drawn in proportion to p_j^α, with their importance weights w_j (B,)."""
+        return self.memory.sample(self.cfg.batch_size, self.beta(self.sample_count))
+
+    def gradient_step(self, batch: PrioritizedBatch) -> torch.Tensor:
+        """Steps 9-11: the importance-weighted Huber loss, one gradient step, then the new priorities."""
+        q_values = self.policy_net(batch.states).gather(1, batch.actions.unsqueeze(1)).squeeze(1)  # (B,)
+        targets = self.compute_target(batch)  # (B,), step 9
+        loss = (batch.weights * F.smooth_l1_loss(q_values, targets, reduction="none")).mean()  # step 10
+        self.step_optimizer(loss)
+        self.memory.update_priorities(batch.indices, (targets - q_values).detach())  # p_j <- |δ_j| + ε (step 11)
+        return loss.detach()
+
+    def extra_stats(self) -> dict[str, float]:
+        """DQN's ε_t, and β_t."""
+        return super().extra_stats() | {"beta": self.beta(self.sample_count)}
