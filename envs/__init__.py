@@ -22,3 +22,34 @@ register(
     max_episode_steps=100,
     reward_threshold=0.9,
 )
+
+register(
+    id="GorgeWalk-v0",
+    entry_point="envs.gorge_walk:GorgeWalk",
+    max_episode_steps=400,  # keep equal to the env's max_steps: the score's 0-on-timeout rule reads it
+)
+
+register(
+    id="TreasureHunt-v0",
+    entry_point="envs.treasure_hunt:TreasureHunt",
+    max_episode_steps=1000,  # keep equal to the env's max_steps: the score is 0 on its own truncation
+)
+
+register(
+    id="TreasureHunt-Small-v0",
+    entry_point="envs.treasure_hunt:TreasureHunt",
+    max_episode_steps=300,
+    kwargs={"size": 32, "view": 8, "max_steps": 300, "treasure_count": 4, "flash_distance": 6, "flash_cooldown": 150},
+)
+
+register(
+    id="WindyGridworld-v0",
+    entry_point="envs.windy_gridworld:WindyGridworld",
+    max_episode_steps=1000,
+)
+
+register(
+    id="Racetrack-v0",
+    entry_point="envs.racetrack:Racetrack",
+    max_episode_steps=1000,
+)
