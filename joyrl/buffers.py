@@ -1,43 +1,83 @@
-"""Replay memory on preallocated NumPy arrays, sampled as named batches of tensors."""
+"""Replay memory on preallocated NumPy arrays, sampled as named batches of tensors.
+
+Dict observations keep each part in an array of its own, in its own dtype (uint8 images
+stay bytes, an action mask stays bool), and come back as dicts of tensors.
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 
 class ReplayBatch(NamedTuple):
-    """A sampled batch; shapes: states (B, *obs), actions (B, *act), the rest (B,)."""
+    """A sampled batch; shapes: states (B, *obs), actions (B, *act), the rest (B,).
 
-    states: torch.Tensor
+    For Dict observations, states and next_states map each kept part to its (B, *part) tensor.
+    """
+
+    states: torch.Tensor | dict[str, torch.Tensor]
     actions: torch.Tensor
     rewards: torch.Tensor
-    next_states: torch.Tensor
+    next_states: torch.Tensor | dict[str, torch.Tensor]
     terminated: torch.Tensor  # 1.0 where the episode really ended: no bootstrap from next_states
+
+
+class DictArray:
+    """The arrays of a Dict observation's parts with one array's indexing: ``a[i]`` is a dict of rows, ``a[i] = obs`` writes each part.
+
+    Parts of ``obs`` not among ``shapes`` are not stored.
+    """
+
+    def __init__(self, capacity: int, shapes: dict[str, tuple[int, ...]], dtypes: dict[str, Any]) -> None:
+        self.parts = {name: np.zeros((capacity, *shape), dtype=dtypes[name]) for name, shape in shapes.items()}
+
+    def __getitem__(self, index: Any) -> dict[str, np.ndarray]:
+        return {name: part[index] for name, part in self.parts.items()}
+
+    def __setitem__(self, index: Any, observation: dict[str, Any]) -> None:
+        for name, part in self.parts.items():
+            part[index] = observation[name]
+
+
+def observation_array(capacity: int, obs_shape: Any, dtype: Any) -> np.ndarray | DictArray:
+    """Room for ``capacity`` observations: one array, or a ``DictArray`` when ``obs_shape`` maps parts to shapes."""
+    if isinstance(obs_shape, dict):
+        dtypes = dtype if isinstance(dtype, dict) else dict.fromkeys(obs_shape, dtype)
+        return DictArray(capacity, obs_shape, dtypes)
+    return np.zeros((capacity, *obs_shape), dtype=dtype)
+
+
+def _each(function: Callable[[Any], Any], value: Any) -> Any:
+    """``function`` on an array, or on each part of a dict of them."""
+    return {name: function(part) for name, part in value.items()} if isinstance(value, dict) else function(value)
 
 
 class ReplayBuffer:
     """A ring of ``capacity`` transitions; the oldest is overwritten once full.
 
     ``terminated`` is stored, never ``truncated``: a transition cut by a time limit
-    keeps ``terminated = 0`` so its target bootstraps from the next state.
+    keeps ``terminated = 0`` so its target bootstraps from the next state. For Dict
+    observations ``obs_shape`` and ``obs_dtype`` map the parts to keep to their shapes and
+    dtypes (``joyrl.networks.dict_format``); a next state's action mask is kept that way.
     """
 
     def __init__(
         self,
         capacity: int,
-        obs_shape: tuple[int, ...],
+        obs_shape: tuple[int, ...] | dict[str, tuple[int, ...]],
         action_shape: tuple[int, ...] = (),
-        obs_dtype: np.dtype = np.float32,
+        obs_dtype: Any = np.float32,
         action_dtype: np.dtype = np.int64,
         device: str | torch.device = "cpu",
     ) -> None:
         self.capacity = capacity
         self.device = torch.device(device)
-        self.states = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
-        self.next_states = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
+        self.states = observation_array(capacity, obs_shape, obs_dtype)
+        self.next_states = observation_array(capacity, obs_shape, obs_dtype)
         self.actions = np.zeros((capacity, *action_shape), dtype=action_dtype)
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)
@@ -63,7 +103,7 @@ class ReplayBuffer:
         n = len(rewards)
         if n > self.capacity:  # only the newest `capacity` would survive anyway
             states, actions, rewards, next_states, terminated = (
-                x[-self.capacity :] for x in (states, actions, rewards, next_states, terminated)
+                _each(lambda array: array[-self.capacity :], x) for x in (states, actions, rewards, next_states, terminated)
             )
             n = self.capacity
         slots = (self.position + np.arange(n)) % self.capacity
@@ -88,24 +128,18 @@ class ReplayBuffer:
             self._tensor(self.terminated[idx]),
         )
 
-    def _tensor(self, array: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(array).to(self.device, non_blocking=True)
+    def _tensor(self, array: np.ndarray | dict[str, np.ndarray]) -> torch.Tensor | dict[str, torch.Tensor]:
+        return _each(lambda part: torch.from_numpy(part).to(self.device, non_blocking=True), array)
 
     def state_dict(self) -> dict:
         """Contents and write position as tensors (for checkpoints that keep the buffer)."""
         n = self.size
-        return {
-            "position": self.position,
-            "size": n,
-            "states": torch.from_numpy(self.states[:n].copy()),
-            "actions": torch.from_numpy(self.actions[:n].copy()),
-            "rewards": torch.from_numpy(self.rewards[:n].copy()),
-            "next_states": torch.from_numpy(self.next_states[:n].copy()),
-            "terminated": torch.from_numpy(self.terminated[:n].copy()),
-        }
+        fields = ("states", "actions", "rewards", "next_states", "terminated")
+        saved = {name: _each(lambda array: torch.from_numpy(array.copy()), getattr(self, name)[:n]) for name in fields}
+        return {"position": self.position, "size": n, **saved}
 
     def load_state_dict(self, state: dict) -> None:
         n = state["size"]
         for name in ("states", "actions", "rewards", "next_states", "terminated"):
-            getattr(self, name)[:n] = state[name].numpy()
+            getattr(self, name)[:n] = _each(torch.Tensor.numpy, state[name])
         self.size, self.position = n, state["position"]

@@ -18,6 +18,7 @@ from joyrl.errors import ConfigError, JoyRLError
 
 # The evaluation env draws from a stream apart from the training env's.
 EVAL_SEED_OFFSET = 10_000
+ACTION_MASK = "action_mask"  # the observation part (and info key) holding a legal-action mask: 1 legal, 0 illegal
 
 
 class SeedOnFirstReset(gym.Wrapper):
@@ -92,6 +93,10 @@ class FaultTolerantEnv(gym.Wrapper):
     def _check_observation(self, observation: Any, where: str) -> None:
         if observation is None:
             self._fail(f"{where} returned the observation None")
+        if type(observation) is dict:  # a Dict observation: each part
+            for part in observation.values():
+                self._check_observation(part, where)
+            return
         # one reduction in float64 (which cannot overflow) instead of isfinite().all(): a third faster per step
         if (
             type(observation) is np.ndarray
@@ -220,7 +225,7 @@ def _build_env(cfg: Any, seed: int | None, render_mode: str | None) -> gym.Env:
     mode = render_mode if render_mode is not None else cfg.render_mode
     try:
         env = gym.make(cfg.id, render_mode=mode, **make_kwargs)
-    except TypeError as error:
+    except (TypeError, ValueError) as error:  # an unknown keyword, or a value the env's constructor refuses
         raise ConfigError(f"env_cfg.kwargs do not fit {cfg.id}: {error}") from None
     except gym.error.Error as error:
         raise ConfigError(f"cannot make {cfg.id}: {error}") from None
@@ -245,6 +250,8 @@ def env_info(env: gym.Env) -> dict[str, Any]:
     elif isinstance(obs_space, spaces.Box):
         info["n_states"] = int(np.prod(obs_space.shape))
         info["obs_shape"] = tuple(obs_space.shape)
+    elif isinstance(obs_space, spaces.Dict):  # the parts' shapes; agents pick their parts (joyrl.networks.dict_format)
+        info["obs_shape"] = {name: tuple(part.shape or ()) for name, part in obs_space.spaces.items()}
     if isinstance(action_space, spaces.Discrete):
         info["n_actions"] = int(action_space.n)
     elif isinstance(action_space, spaces.Box):
@@ -261,8 +268,40 @@ def check_spaces(agent_class: type, env: gym.Env, algo_name: str, env_id: str) -
         ("action", env.action_space, getattr(agent_class, "supported_action_spaces", None)),
     ):
         if supported is not None and space_kind(space) not in supported:
+            shape = f"with parts {', '.join(space.spaces)}" if isinstance(space, spaces.Dict) else f"of shape {space.shape}"
             raise ConfigError(
                 f"{algo_name} handles {' and '.join(supported)} {role} spaces, but {env_id} has a {space_kind(space)} "
-                f"of shape {space.shape}; "
-                f"pick an env with a {supported[0]} {role} space or another algorithm"
+                f"{shape}; pick an env with a {supported[0]} {role} space or another algorithm"
             )
+
+
+class ActionMaskObservation(gym.Wrapper):
+    """Puts the legal-action mask an env gives in ``info["action_mask"]`` into the observation, as its ``action_mask`` part.
+
+    Agents read masks from the observation (joyrl/networks.py), so that a state and its legal
+    actions travel together: into the replay memory, and into evaluation. A Box observation
+    becomes ``Dict(observation=..., action_mask=MultiBinary(n))``; a Dict gains the part. For
+    ``env_cfg.wrappers: [joyrl.envs:ActionMaskObservation]``; Discrete action spaces only.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        if not isinstance(env.action_space, spaces.Discrete):
+            raise ValueError(f"action masks need a Discrete action space, not {env.action_space}")
+        space = env.observation_space
+        parts = dict(space.spaces) if isinstance(space, spaces.Dict) else {"observation": space}
+        self.observation_space = spaces.Dict({**parts, ACTION_MASK: spaces.MultiBinary(int(env.action_space.n))})
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        observation, info = self.env.reset(seed=seed, options=options)
+        return self._with_mask(observation, info), info
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        return self._with_mask(observation, info), reward, terminated, truncated, info
+
+    def _with_mask(self, observation: Any, info: dict) -> dict[str, Any]:
+        if ACTION_MASK not in info:
+            raise KeyError(f"ActionMaskObservation: the env's info has no {ACTION_MASK!r} (keys: {', '.join(info)})")
+        parts = dict(observation) if isinstance(observation, dict) else {"observation": observation}
+        return {**parts, ACTION_MASK: np.asarray(info[ACTION_MASK], dtype=np.int8)}

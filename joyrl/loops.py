@@ -4,6 +4,9 @@ Terminated vs truncated is decided here, once: the agent stores ``terminated`` (
 episode really ended, so the target does not bootstrap) and the episode stops on
 either flag (a time-limit truncation still bootstraps from the next state).
 
+Legal-action masks need nothing here: they are a part of the observation (``action_mask``,
+see joyrl/networks.py), so the agent sees them with every state it acts on or stores.
+
 A stop request (Ctrl-C, SIGTERM) ends the loop after the current step. The episode in
 progress goes into the checkpoint as the env's RNG state at its reset plus the actions
 taken since; resuming replays them, so the run continues exactly where it stopped.
@@ -105,7 +108,7 @@ class StepTrainer:
             observation, _, terminated, truncated, _ = env.step(action)
             if terminated or truncated:
                 return False
-        if not np.array_equal(np.asarray(observation), np.asarray(_unplain(state["state"]))):
+        if not _same_observation(observation, _unplain(state["state"])):
             return False
         self.episode = Episode(
             state["start"], observation, state["reward"], state["steps"], actions, dict(state["update_sums"]), state["n_updates"]
@@ -117,11 +120,26 @@ class StepTrainer:
 
 
 def _plain(observation: Any) -> Any:
+    if isinstance(observation, dict):  # a Dict observation, part by part
+        return {name: _plain(part) for name, part in observation.items()}
     return torch.from_numpy(np.array(observation)) if isinstance(observation, np.ndarray) else observation
 
 
 def _unplain(observation: Any) -> Any:
+    if isinstance(observation, dict):
+        return {name: _unplain(part) for name, part in observation.items()}
     return observation.numpy() if isinstance(observation, torch.Tensor) else observation
+
+
+def _same_observation(first: Any, second: Any) -> bool:
+    if isinstance(first, dict) or isinstance(second, dict):
+        return (
+            isinstance(first, dict)
+            and isinstance(second, dict)
+            and first.keys() == second.keys()
+            and all(_same_observation(first[name], second[name]) for name in first)
+        )
+    return np.array_equal(np.asarray(first), np.asarray(second))
 
 
 def end_episode(agent: Any) -> None:

@@ -19,17 +19,41 @@ The Nature-DQN CNN on (4, 84, 84) Atari frames::
 
 ``layer_size`` is the number of output features (linear) or channels (conv2d);
 ``stride`` defaults to 1 and ``padding`` (zeros on every side) to 0.
+
+For ``Dict`` observations the spec is a mapping from an observation part to that part's
+layers, plus an optional ``head`` of linear layers after the parts' features are
+concatenated (in the mapping's order). An empty list feeds a part in flattened, as is;
+parts the mapping does not name (such as ``action_mask``) are not network inputs::
+
+    value_layers:
+      image:                         # (4, 17, 17): conv2d layers, flattened at the end
+        - {layer_type: conv2d, layer_size: [16], kernel_size: 3, stride: 2}
+      vector:                        # (35,): linear layers
+        - {layer_type: linear, layer_size: [64]}
+      head:                          # after the concatenation: linear layers only
+        - {layer_type: linear, layer_size: [256]}
+
+Action masks: an observation part named ``action_mask`` (1 legal, 0 illegal, one entry per
+action) marks the legal actions. Agents that honour masks keep that part with the
+observation (``dict_format(..., keep_mask=True)``), so it reaches acting, evaluation and
+the replay memory with the state it belongs to; ``legal_only`` and ``random_legal_action``
+restrict their choices to it. An env that puts its mask in ``info`` instead gets the part
+from ``joyrl.envs.ActionMaskObservation``.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
+import random
 from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from torch import nn
 
+from joyrl.envs import ACTION_MASK
 from joyrl.errors import ConfigError
 
 ACTIVATIONS: dict[str, type[nn.Module] | None] = {
@@ -48,6 +72,10 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
     "conv2d": ("layer_type", "layer_size", "kernel_size", "stride", "padding", "activation"),
 }
 LAYER_TYPES = tuple(LAYER_FIELDS)
+HEAD = "head"  # in a mapping spec: the layers after the concatenation of the parts' features
+
+Shape = tuple[int, ...]
+ObsShape = int | Shape | dict[str, Shape]  # a width, an observation's shape, or a Dict observation's parts' shapes
 
 
 def _is_int(value: Any, minimum: int) -> bool:
@@ -99,8 +127,8 @@ class ScaleUint8(nn.Module):
 
 
 def build_body(
-    spec: list[dict[str, Any]],
-    input_size: int | tuple[int, ...],
+    spec: list[dict[str, Any]] | dict[str, list[dict[str, Any]]],
+    input_size: ObsShape,
     key: str = "value_layers",
     input_dtype: Any = np.float32,
 ) -> tuple[nn.Sequential, int]:
@@ -108,16 +136,27 @@ def build_body(
 
     ``input_size`` is the width of a flat observation, or the observation's shape: (C, H, W) for
     conv2d layers; a shape of more than one axis is flattened before the first linear layer, and
-    so are the conv2d features. A uint8 ``input_dtype`` puts ``ScaleUint8`` in front.
+    so are the conv2d features. A uint8 ``input_dtype`` puts ``ScaleUint8`` in front. For a Dict
+    observation, ``spec`` maps parts to layers (see the module docstring), ``input_size`` the
+    parts to their shapes and ``input_dtype`` is one dtype or a mapping of the parts' dtypes;
+    the network then takes a dict of tensors.
     """
+    if isinstance(spec, dict) or isinstance(input_size, dict):
+        return _build_dict_body(spec, input_size, key, input_dtype)
     check_layer_spec(spec, key)
-    layers: list[nn.Module] = [ScaleUint8()] if np.dtype(input_dtype) == np.uint8 else []
     shape = (input_size,) if isinstance(input_size, int) else tuple(input_size)
+    return _build_layers(spec, shape, f"algo_cfg.{key}", input_dtype)
+
+
+def _build_layers(spec: list[dict[str, Any]], shape: Shape, where: str, input_dtype: Any) -> tuple[nn.Sequential, int]:
+    """``spec`` (already checked) on inputs of ``shape``; the output is flat."""
+    layers: list[nn.Module] = [ScaleUint8()] if np.dtype(input_dtype) == np.uint8 else []
+    input_shape = shape
     for i, layer in enumerate(spec):
         width = layer["layer_size"][0]
         if layer.get("layer_type", "linear") == "conv2d":
             kernel, stride, padding = layer["kernel_size"], layer.get("stride", 1), layer.get("padding", 0)
-            feature_map = _conv_output_size(shape, kernel, stride, padding, f"algo_cfg.{key}[{i}]", input_size)
+            feature_map = _conv_output_size(shape, kernel, stride, padding, f"{where}[{i}]", input_shape)
             layers.append(nn.Conv2d(shape[0], width, kernel, stride, padding))
             shape = (width, *feature_map)
         else:
@@ -134,9 +173,82 @@ def build_body(
     return nn.Sequential(*layers), math.prod(shape)
 
 
+class DictBody(nn.Module):
+    """Each part of a Dict observation through its own layers; the features concatenated: (B, Σ widths)."""
+
+    def __init__(self, parts: dict[str, nn.Module]) -> None:
+        super().__init__()
+        self.parts = nn.ModuleDict(parts)
+
+    def forward(self, observation: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat([body(observation[name]) for name, body in self.parts.items()], dim=1)
+
+
+def _build_dict_body(spec: Any, input_size: Any, key: str, input_dtype: Any) -> tuple[nn.Sequential, int]:
+    """``DictBody`` for the parts ``spec`` names, then the ``head`` layers."""
+    check_dict_spec(spec, input_size, key)
+    dtypes = input_dtype if isinstance(input_dtype, dict) else dict.fromkeys(input_size, input_dtype)
+    parts, width = {}, 0
+    for name, layers in spec.items():
+        if name == HEAD:
+            continue
+        shape = tuple(input_size[name])
+        if layers:
+            parts[name], size = _build_layers(layers, shape, f"algo_cfg.{key}.{name}", dtypes[name])
+        else:  # fed in flattened, as is
+            parts[name] = nn.Sequential(*([ScaleUint8()] if np.dtype(dtypes[name]) == np.uint8 else []), nn.Flatten())
+            size = math.prod(shape)
+        width += size
+    head, width = _build_layers(spec.get(HEAD) or [], (width,), f"algo_cfg.{key}.{HEAD}", np.float32)
+    return nn.Sequential(DictBody(parts), *head), width
+
+
+def check_dict_spec(spec: Any, input_size: Any, key: str) -> None:
+    """Raise ConfigError when a mapping spec does not fit a Dict observation's parts (or either is not a mapping)."""
+    where = f"algo_cfg.{key}"
+    if not isinstance(input_size, dict):
+        shape = (input_size,) if isinstance(input_size, int) else tuple(input_size)
+        raise ConfigError(
+            f"{where} maps observation parts ({', '.join(map(str, spec))}) to layers, but the observation is not a Dict "
+            f"(its shape is {shape}); give a list of layers"
+        )
+    part_names = ", ".join(input_size)
+    if not isinstance(spec, dict):
+        raise ConfigError(
+            f"{where}: the observation is a Dict with parts {part_names}; give a mapping from part to layers, "
+            f"e.g. {{image: [conv2d layers], vector: [linear layers], head: [linear layers]}}"
+        )
+    for name, layers in spec.items():
+        if name != HEAD and name not in input_size:
+            close = difflib.get_close_matches(str(name), [*input_size, HEAD], n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ConfigError(
+                f"{where}.{name}: the observation has no part {name!r}; {hint}its parts are {part_names} (and {HEAD})"
+            )
+        if not isinstance(layers, list):
+            raise ConfigError(f"{where}.{name}: expected a list of layers, got {layers!r}")
+        if name == HEAD:
+            continue
+        if len(input_size[name]) == 0:
+            raise ConfigError(f"{where}.{name}: the part is a single number (shape ()); only array parts can be network inputs")
+        if layers:
+            check_layer_spec(layers, f"{key}.{name}")
+    if not any(name != HEAD for name in spec):
+        raise ConfigError(f"{where} names no observation part; give layers for at least one of {part_names}")
+    head = spec.get(HEAD) or []
+    if head:
+        check_layer_spec(head, f"{key}.{HEAD}")
+    for i, layer in enumerate(head):
+        if layer.get("layer_type", "linear") != "linear":
+            raise ConfigError(
+                f"{where}.{HEAD}[{i}]: the head takes the concatenated flat features: linear layers only; "
+                f"put conv2d layers under an image part"
+            )
+
+
 def build_mlp(
-    spec: list[dict[str, Any]],
-    input_size: int | tuple[int, ...],
+    spec: list[dict[str, Any]] | dict[str, list[dict[str, Any]]],
+    input_size: ObsShape,
     output_size: int,
     key: str = "value_layers",
     input_dtype: Any = np.float32,
@@ -146,19 +258,17 @@ def build_mlp(
     return nn.Sequential(*body, nn.Linear(size, output_size))
 
 
-def _conv_output_size(
-    shape: tuple[int, ...], kernel: int, stride: int, padding: int, where: str, input_size: int | tuple[int, ...]
-) -> tuple[int, int]:
+def _conv_output_size(shape: Shape, kernel: int, stride: int, padding: int, where: str, input_shape: Shape) -> tuple[int, int]:
     """Height and width after a conv2d layer on ``shape`` = (C, H, W); ConfigError when it does not apply."""
     if len(shape) != 3:
-        observed = f"a flat vector of {input_size}" if isinstance(input_size, int) else f"shape {tuple(input_size)}"
+        observed = f"a flat vector of {input_shape[0]}" if len(input_shape) == 1 else f"shape {input_shape}"
         raise ConfigError(f"{where}: conv2d needs image observations shaped (C, H, W); the network's input is {observed}")
     _, height, width = shape
     out_height, out_width = ((size + 2 * padding - kernel) // stride + 1 for size in (height, width))
     if out_height < 1 or out_width < 1:
         raise ConfigError(
             f"{where}: a {kernel}x{kernel} kernel does not fit the {height}x{width} feature map it gets from the "
-            f"{tuple(input_size)} observation; use a smaller kernel_size or stride, or fewer conv2d layers"
+            f"{input_shape} observation; use a smaller kernel_size or stride, or fewer conv2d layers"
         )
     return out_height, out_width
 
@@ -168,14 +278,65 @@ class ObservationTensor:
 
     On the CPU the tensor shares the NumPy buffer's memory, so acting allocates nothing
     per step; on a GPU the buffer is copied over. ``dtype`` is float32, or uint8 for
-    image agents, whose networks scale the bytes themselves (``ScaleUint8``).
+    image agents, whose networks scale the bytes themselves (``ScaleUint8``). With
+    ``obs_shape`` a mapping (a Dict observation's parts, see ``dict_format``) it gives a
+    dict of such tensors, one per part, and ignores the observation's other parts.
     """
 
-    def __init__(self, obs_shape: tuple[int, ...], device: torch.device, dtype: Any = np.float32) -> None:
+    def __init__(self, obs_shape: Shape | dict[str, Shape], device: torch.device, dtype: Any = np.float32) -> None:
+        self.device = device
+        self.parts: dict[str, ObservationTensor] | None = None
+        if isinstance(obs_shape, dict):
+            dtypes = dtype if isinstance(dtype, dict) else dict.fromkeys(obs_shape, dtype)
+            self.parts = {name: ObservationTensor(shape, device, dtypes[name]) for name, shape in obs_shape.items()}
+            return
         self.array = np.zeros((1, *obs_shape), dtype=dtype)
         self.tensor = torch.from_numpy(self.array)
-        self.device = device
 
-    def __call__(self, observation: Any) -> torch.Tensor:
+    def __call__(self, observation: Any) -> torch.Tensor | dict[str, torch.Tensor]:
+        if self.parts is not None:
+            return {name: part(observation[name]) for name, part in self.parts.items()}
         self.array[0] = observation
         return self.tensor if self.device.type == "cpu" else self.tensor.to(self.device, non_blocking=True)
+
+
+def dict_format(cfg: Any, key: str = "value_layers", keep_mask: bool = False) -> tuple[dict[str, Shape], dict[str, Any]] | None:
+    """Shapes and dtypes of the parts of a Dict observation that an agent keeps (network input and memory).
+
+    The parts the ``key`` spec names, uint8 kept as uint8 and the rest as float32; with
+    ``keep_mask`` (agents that honour action masks) also ``action_mask``, as bool. None when
+    the observation (``cfg.obs_space``) is no Dict and the spec no mapping; ConfigError when
+    one is and the other is not, or the spec does not fit the parts.
+    """
+    obs_space, spec = getattr(cfg, "obs_space", None), getattr(cfg, key)
+    if not isinstance(obs_space, spaces.Dict):
+        if isinstance(spec, dict):
+            check_dict_spec(spec, tuple(getattr(obs_space, "shape", None) or ()), key)
+        return None
+    shapes = {name: tuple(part.shape or ()) for name, part in obs_space.spaces.items()}
+    check_dict_spec(spec, shapes, key)
+    formats = {name: np.uint8 if obs_space[name].dtype == np.uint8 else np.float32 for name in spec if name != HEAD}
+    if keep_mask and ACTION_MASK in shapes and ACTION_MASK not in formats:
+        formats[ACTION_MASK] = np.bool_
+    return {name: shapes[name] for name in formats}, formats
+
+
+def legal_only(values: torch.Tensor, observation: Any) -> torch.Tensor:
+    """``values`` (B, A) with -inf at the actions the observation's ``action_mask`` (B, A) marks illegal.
+
+    Unchanged (the same tensor) for an observation without a mask; a row with no legal action is left whole.
+    """
+    if not isinstance(observation, dict) or ACTION_MASK not in observation:
+        return values
+    legal = observation[ACTION_MASK].bool()
+    legal = legal | ~legal.any(dim=-1, keepdim=True)
+    return values.masked_fill(~legal, -torch.inf)
+
+
+def random_legal_action(n_actions: int, observation: Any) -> int:
+    """A uniformly random action among the legal ones (``random``'s RNG); any of ``n_actions`` without a mask."""
+    if isinstance(observation, dict) and ACTION_MASK in observation:
+        legal = np.flatnonzero(observation[ACTION_MASK])
+        if legal.size:
+            return int(legal[random.randrange(legal.size)])
+    return random.randrange(n_actions)

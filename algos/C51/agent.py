@@ -17,7 +17,7 @@ from torch import nn
 from algos.DQN.agent import Agent as DQNAgent
 from joyrl.buffers import ReplayBatch
 from joyrl.heads import CategoricalHead, categorical_projection, expected_q
-from joyrl.networks import build_body
+from joyrl.networks import build_body, legal_only
 
 
 class Agent(DQNAgent):
@@ -34,7 +34,8 @@ class Agent(DQNAgent):
     @torch.inference_mode()
     def predict_action(self, state: np.ndarray) -> int:
         """Greedy action argmax_a Σ_i z_i p_i(s, a; θ)."""
-        return int(expected_q(self.policy_net(self.observation(state)), self.support).argmax())
+        observation = self.observation(state)
+        return int(legal_only(expected_q(self.policy_net(observation), self.support), observation).argmax())
 
     def gradient_step(self, batch: ReplayBatch) -> torch.Tensor:
         """Steps 9-10: one gradient step on the cross-entropy between m and p(s_j, a_j; θ); returns the loss, detached."""
@@ -48,7 +49,8 @@ class Agent(DQNAgent):
     def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
         """The target distribution m: r + γ (1 - terminated) z projected onto the support (step 9); shape (B, N)."""
         next_probs = self.target_net(batch.next_states).softmax(dim=2)  # p_j(s', a; θ⁻): (B, A, N)
-        next_actions = (next_probs * self.support).sum(dim=2).argmax(dim=1)  # a* = argmax_a Q(s', a; θ⁻): (B,)
+        next_q = legal_only((next_probs * self.support).sum(dim=2), batch.next_states)  # Q(s', a; θ⁻), legal a: (B, A)
+        next_actions = next_q.argmax(dim=1)  # a* = argmax_a Q(s', a; θ⁻): (B,)
         rows = torch.arange(len(next_actions), device=self.device)
         return categorical_projection(
             next_probs[rows, next_actions], batch.rewards, batch.terminated, self.cfg.gamma, self.support

@@ -2,8 +2,10 @@
 
 Pseudocode: pseudocodes/DQN.md. Beyond the paper: the Huber loss, gradient-norm
 clipping, several gradient steps every ``train_freq`` env steps (as in RL Zoo), a
-learning rate annealed linearly (to 0 over the budget by default), and bootstrapping
-through time-limit truncations (only ``terminated`` stops the target).
+learning rate annealed linearly (to 0 over the budget by default), bootstrapping
+through time-limit truncations (only ``terminated`` stops the target), and Dict observations
+with legal-action masks: ε-greedy and the greedy policy choose among the legal actions, and
+the target's max over a' among those of s' (the ``action_mask`` part, joyrl/networks.py).
 
 The DQN family (DoubleDQN, DuelingDQN, NoisyDQN, PER_DQN, C51, RainbowDQN, DQN_CNN) subclasses
 this agent and overrides only the steps that differ: ``build_network`` (step 2), ``build_memory``
@@ -22,12 +24,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from joyrl.buffers import ReplayBatch, ReplayBuffer
-from joyrl.networks import ObservationTensor, build_mlp
+from joyrl.networks import ObservationTensor, build_mlp, dict_format, legal_only, random_legal_action
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
 class Agent:
-    supported_observation_spaces = ("Box",)
+    supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete",)
 
     def __init__(self, cfg) -> None:
@@ -61,16 +63,17 @@ class Agent:
         self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
 
     def sample_action(self, state: np.ndarray) -> int:
-        """Epsilon-greedy behaviour policy (pseudocode step 4)."""
+        """Epsilon-greedy behaviour policy (pseudocode step 4); the random action is a legal one."""
         self.sample_count += 1
         if random.random() < self.epsilon(self.sample_count):
-            return random.randrange(self.n_actions)
+            return random_legal_action(self.n_actions, state)
         return self.predict_action(state)
 
     @torch.inference_mode()
     def predict_action(self, state: np.ndarray) -> int:
-        """Greedy action argmax_a Q(s, a; θ)."""
-        return int(self.policy_net(self.observation(state)).argmax())
+        """Greedy action argmax_a Q(s, a; θ), over the legal actions when s has an action mask."""
+        observation = self.observation(state)
+        return int(legal_only(self.policy_net(observation), observation).argmax())
 
     def store_transition(self, state, action: int, reward: float, next_state, terminated: bool) -> None:
         """Store (s, a, r, s', terminated) in D (pseudocode step 6)."""
@@ -107,8 +110,8 @@ class Agent:
 
     @torch.no_grad()
     def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
-        """y = r + γ (1 - terminated) max_a' Q(s', a'; θ⁻)  (pseudocode step 9); shape (B,)."""
-        next_q = self.target_net(batch.next_states).max(dim=1).values
+        """y = r + γ (1 - terminated) max_a' Q(s', a'; θ⁻), a' legal in s'  (pseudocode step 9); shape (B,)."""
+        next_q = legal_only(self.target_net(batch.next_states), batch.next_states).max(dim=1).values
         return batch.rewards + self.cfg.gamma * (1.0 - batch.terminated) * next_q
 
     def step_optimizer(self, loss: torch.Tensor) -> None:
@@ -122,9 +125,12 @@ class Agent:
         """What ``update`` logs besides the loss and the step size: ε_t."""
         return {"epsilon": self.epsilon(self.sample_count)}
 
-    def observation_format(self) -> tuple[tuple[int, ...], type]:
-        """Shape and dtype of one observation in the Q-network's input and in D: flat float32 (``n_states``,)."""
-        return (self.cfg.n_states,), np.float32
+    def observation_format(self) -> tuple[tuple[int, ...], type] | tuple[dict, dict]:
+        """Shape and dtype of one observation in the Q-network's input and in D: flat float32 (``n_states``,).
+
+        A Dict observation keeps, part by part, those ``value_layers`` names and its action mask.
+        """
+        return dict_format(self.cfg, keep_mask=True) or ((self.cfg.n_states,), np.float32)
 
     def state_dict(self) -> dict:
         return {

@@ -6,10 +6,10 @@ from joyrl.validation import InvalidValue, at_least, between, greater_than
 
 
 class AlgoConfig:
-    value_layers: list[dict[str, Any]] = [
+    value_layers: list[dict[str, Any]] | dict[str, list[dict[str, Any]]] = [
         {"layer_type": "linear", "layer_size": [256], "activation": "relu"},
         {"layer_type": "linear", "layer_size": [256], "activation": "relu"},
-    ]  # hidden layers of the Q-network; input and output sizes come from the env
+    ]  # hidden layers of the Q-network; for a Dict observation, a mapping part -> layers plus a head (joyrl/networks.py)
     lr: Annotated[float, greater_than(0)] = 2.3e-3  # Adam learning rate at the start
     lr_end: Annotated[float, at_least(0)] | None = 0.0  # anneal the learning rate linearly to this; None = constant
     lr_decay: Annotated[int, at_least(1)] | None = None  # env steps of that annealing; None = the whole budget (max_env_steps)
