@@ -32,6 +32,7 @@ README_START, README_END = "<!-- benchmark-table:start -->", "<!-- benchmark-tab
 SEED_COLUMNS = [
     "seed",
     "steps_to_threshold",
+    "episodes_to_threshold",
     "seconds_to_threshold",
     "final_eval",
     "best_eval",
@@ -79,6 +80,7 @@ def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float 
     figures: dict[str, float | str] = {
         "seed": seed,
         "steps_to_threshold": int(reached["env_steps"]) if reached else "",
+        "episodes_to_threshold": int(reached["episode"]) if reached else "",
         "seconds_to_threshold": round(reached["seconds"], 1) if reached else "",
         "final_eval": evals[-1]["eval_mean"] if evals else "",
         "best_eval": max(row["eval_mean"] for row in evals) if evals else "",
@@ -131,6 +133,7 @@ def summarise(args: argparse.Namespace, name: str, rows: list[dict]) -> dict[str
         "reached": f"{len(within)}/{len(rows)}",
         "runs_end": "at the threshold" if args.stop_at_threshold else "at the budget",
         "median_steps_to_threshold": median("steps_to_threshold", within),
+        "median_episodes_to_threshold": median("episodes_to_threshold", within),
         "median_seconds_to_threshold": median("seconds_to_threshold", within, digits=1),
         "final_eval": spread,
         "test_return": f"{statistics.fmean(tests):.2f}" if tests else "–",
@@ -159,7 +162,7 @@ def write_results(name: str, rows: list[dict], summary: dict[str, str], command:
             if summary["runs_end"] == "at the threshold"
             else []
         ),
-        "Columns: env steps and seconds to the first evaluation at or above the threshold, the last and the best evaluation,"
+        "Columns: env steps, training episodes and seconds to the first evaluation at or above the threshold, the last and the best evaluation,"
         " the mean return of the test episodes on models/last.pt, and training throughput (evaluations included).",
         "",
         "| " + " | ".join(SEED_COLUMNS) + " |",

@@ -136,6 +136,7 @@ class GorgeWalk(Env):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    supports_start_state = True  # reset(options={"start_state": s}): Monte Carlo's exploring starts (joyrl/tabular.py)
 
     def __init__(
         self,

@@ -38,6 +38,7 @@ from joyrl.loops import end_episode, evaluate
 from joyrl.media import FrameRecorder, save_gif
 from joyrl.plots import plot_episodes, plot_training, plot_update_stats
 from joyrl.runtime import resolve_device, rng_states, seed_everything, set_rng_states, set_torch_threads
+from joyrl.tabular_figures import save_policy_figure
 from joyrl.trajectories import TrajectoryCollector, TrajectoryWriter
 
 RES_COLUMNS = ["episode", "env_steps", "reward", "length", "seconds"]
@@ -150,6 +151,11 @@ class Run:
         self.logger.info(
             f"{cfg.mode} {cfg.algo_name} on {cfg.id} | seed {cfg.seed} | device {cfg.device} | run folder {self.folder}"
         )
+        if getattr(self.env.spec, "max_episode_steps", None) is None and cfg.max_step <= 0:
+            self.logger.warning(
+                f"{cfg.id} has no time limit and max_step is -1: an episode of a policy that never reaches a terminal "
+                "state (a greedy one walking into a wall, say) never ends; set general_cfg.max_step"
+            )
         previous = signal.signal(signal.SIGTERM, _raise_interrupted)
         try:
             if cfg.mode == "train":
@@ -500,5 +506,7 @@ class Run:
             if training
             else [plot_episodes(results, title, self.cfg.show_fig)]
         )
+        if training or self.cfg.mode == "render":  # a tabular agent on a grid env: V and the greedy policy, beside the GIF
+            figures.append(save_policy_figure(self.agent, self.env, self.folder / "videos" / "policy.png", title))
         for figure in filter(None, figures):
             self.logger.info(f"figure: {figure}")

@@ -88,6 +88,16 @@ def test_stop_at_eval_without_online_eval_is_a_config_error(cli):
     assert "stop_at_eval needs online_eval" in result.err
 
 
+def test_an_env_without_a_time_limit_gets_a_warning_to_set_max_step(cli):
+    unlimited = cli(
+        "--algo", "QLearning", "--env", "CliffWalking-v1", "general_cfg.max_episode=2", "general_cfg.online_eval=false"
+    )
+    assert unlimited.code == 0
+    assert "CliffWalking-v1 has no time limit and max_step is -1" in unlimited.err
+    capped = cli("--yaml", QLEARNING_PRESET, "general_cfg.max_episode=2")  # the preset sets max_step
+    assert "no time limit" not in capped.err
+
+
 def test_log_file_repeats_the_console(cli):
     result = cli("--yaml", QLEARNING_PRESET, "general_cfg.max_episode=20")
     assert result.code == 0

@@ -1,18 +1,16 @@
 """Tabular Q-learning (Watkins, 1989; Sutton & Barto, 2018, section 6.5).
 
-Pseudocode: pseudocodes/QLearning.md. The Q-table is a torch tensor so that the
-checkpoint loads with ``weights_only=True``; the update itself is plain indexing.
+Pseudocode: pseudocodes/QLearning.md. The Q-table (joyrl/tabular.py) is a torch tensor so
+that the checkpoint loads with ``weights_only=True``; the update itself is plain indexing.
 Greedy ties are broken towards the lowest action index, so ``predict_action`` is
-deterministic.
+deterministic. Sarsa, Expected Sarsa and Dyna-Q subclass this agent: they change
+``next_value`` (the bootstrap term) or add to ``update``.
 """
 
 from __future__ import annotations
 
-import random
-
-import torch
-
 from joyrl.schedules import DecaySchedule
+from joyrl.tabular import QTable
 
 
 class Agent:
@@ -22,7 +20,7 @@ class Agent:
     def __init__(self, cfg) -> None:
         self.cfg = cfg
         self.n_actions = cfg.n_actions
-        self.q_table = torch.full((cfg.n_states, cfg.n_actions), cfg.q_init, dtype=torch.float64)  # Q(s, a)
+        self.q = QTable(cfg.n_states, cfg.n_actions, cfg.q_init)  # Q(s, a) = q_init (pseudocode step 1)
         self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
         self.sample_count = 0  # env steps taken with sample_action
         self.transition: tuple | None = None  # the last (s, a, r, s', terminated): Q-learning's one-step memory
@@ -30,13 +28,11 @@ class Agent:
     def sample_action(self, state: int) -> int:
         """Epsilon-greedy with respect to Q (pseudocode step 4)."""
         self.sample_count += 1
-        if random.random() < self.epsilon(self.sample_count):
-            return random.randrange(self.n_actions)
-        return self.predict_action(state)
+        return self.q.epsilon_greedy(state, self.epsilon(self.sample_count))
 
     def predict_action(self, state: int) -> int:
         """Greedy action argmax_a Q(s, a)."""
-        return int(self.q_table[int(state)].argmax())
+        return self.q.greedy(state)
 
     def store_transition(self, state, action: int, reward: float, next_state, terminated: bool) -> None:
         """Keep the transition the next ``update`` learns from (pseudocode step 5)."""
@@ -46,20 +42,24 @@ class Agent:
         """Q(s,a) <- Q(s,a) + α [r + γ (1 - terminated) max_a' Q(s',a') - Q(s,a)]  (pseudocode step 6)."""
         if self.transition is None:
             return None
-        state, action, reward, next_state, terminated = self.transition
+        td_error = self.td_update(*self.transition)
         self.transition = None
-        target = reward if terminated else reward + self.cfg.gamma * float(self.q_table[next_state].max())
-        td_error = target - float(self.q_table[state, action])
-        self.q_table[state, action] += self.cfg.lr * td_error
         return {"td_error": abs(td_error), "epsilon": self.epsilon(self.sample_count)}
 
+    def td_update(self, state: int, action: int, reward: float, next_state: int, terminated: bool) -> float:
+        """One TD(0) step on Q(s, a) towards r + γ (1 - terminated) next_value(s'); returns the TD error δ."""
+        target = reward if terminated else reward + self.cfg.gamma * self.next_value(next_state)
+        td_error = target - float(self.q.values[state, action])
+        self.q.values[state, action] += self.cfg.lr * td_error
+        return td_error
+
+    def next_value(self, next_state: int) -> float:
+        """Q-learning's bootstrap: max_a' Q(s', a'), the greedy action's value whatever is done next."""
+        return self.q.max(next_state)
+
     def state_dict(self) -> dict:
-        return {"q_table": self.q_table.clone(), "sample_count": self.sample_count}
+        return {"q_table": self.q.tensor.clone(), "sample_count": self.sample_count}
 
     def load_state_dict(self, state: dict) -> None:
-        if state["q_table"].shape != self.q_table.shape:
-            raise ValueError(
-                f"Q-table shape {tuple(state['q_table'].shape)} does not match this env's {tuple(self.q_table.shape)}"
-            )
-        self.q_table = state["q_table"].clone()
+        self.q.load(state["q_table"])
         self.sample_count = state["sample_count"]

@@ -1,0 +1,7 @@
+"""Dyna-Q's episode loop: the framework's step loop (act, store, update each env step)."""
+
+from joyrl.loops import StepTrainer
+
+
+class Trainer(StepTrainer):
+    """Uses ``StepTrainer`` unchanged: each ``update`` learns from the real step, the model, then plans."""
