@@ -155,12 +155,27 @@ def _coerce_union(value: Any, annotation: Any) -> Any:
     arms = [arm for arm in typing.get_args(annotation) if arm is not type(None)]
     if len(arms) == 1:  # X | None: X's own message is the clearer one
         return coerce(value, arms[0])
-    for arm in arms:
+    errors = {}
+    for index, arm in enumerate(arms):
         try:
             return coerce(value, arm)
-        except ValueError:
-            continue
+        except ValueError as error:
+            errors[index] = error
+    # A list given where a list or a mapping fits: the list arm's own message says what is wrong inside it
+    shaped = [index for index, arm in enumerate(arms) if _container_fits(value, arm)]
+    if len(shaped) == 1:
+        raise errors[shaped[0]]
     raise ValueError(f"expected {_describe(annotation)}, got {value!r}")
+
+
+def _container_fits(value: Any, annotation: Any) -> bool:
+    """Whether ``value`` is the container ``annotation`` asks for (a list for list[...], a dict for dict[...])."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _container_fits(value, typing.get_args(annotation)[0])
+    return (origin is list and isinstance(value, (list, tuple))) or (
+        (origin is dict or annotation is dict) and isinstance(value, dict)
+    )
 
 
 def _coerce_dict(value: Any, annotation: Any) -> dict:
