@@ -123,7 +123,7 @@ def summarise(args: argparse.Namespace, name: str, rows: list[dict]) -> dict[str
         values = [row[key] for row in source if row[key] != ""]
         return f"{statistics.median(values):,.{digits}f}" if values else "–"
 
-    spread = f"{statistics.fmean(finals):.1f} ± {statistics.pstdev(finals):.1f}" if finals else "–"
+    spread = f"{statistics.fmean(finals):.4g} ± {statistics.pstdev(finals):.2g}" if finals else "–"
     return {
         "benchmark": name,
         "yaml": args.yaml,
