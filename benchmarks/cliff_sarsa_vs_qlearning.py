@@ -111,7 +111,10 @@ def main() -> None:
         *rows,
         "",
         "Sutton & Barto's figure 6.4: Sarsa's online return is higher (about -25 against Q-learning's -50),"
-        " because it learns the safer path; Q-learning's greedy path is the optimal -13 along the cliff edge.",
+        " because it learns the safer path; Q-learning's greedy path is the optimal -13 along the cliff edge."
+        " A greedy return of -1000 is a greedy policy that never reaches the goal within the 1000-step cap: with"
+        " Q0 = 0, an action the ε-greedy behaviour never tried keeps Q = 0, above every tried one, so the greedy"
+        " policy can bump into a wall forever; Sarsa is judged by its online return, as in the book.",
         " A greedy return of -1000 is a greedy policy that never reaches the goal within the 1000-step cap: with"
         " Q₀ = 0, an action the ε-greedy behaviour never tried keeps Q = 0, above every tried one, so the greedy"
         " policy can bump into a wall forever; Sarsa is evaluated by its online return, as in the book.",
