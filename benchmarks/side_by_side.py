@@ -48,6 +48,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+from benchmarks.sb3_mapping import MAPPERS, hyper_overrides  # noqa: E402  (after the path is set)
+
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 RUNS_DIR = ROOT / "benchmarks" / "runs" / "side_by_side"
 
@@ -55,41 +57,9 @@ SIDES = ("sb3", "joyrl")
 LABELS = {"sb3": "SB3", "joyrl": "JoyRL"}
 EVAL_SEED_OFFSET = 10_000  # as joyrl.envs.EVAL_SEED_OFFSET: the evaluation env's seed is seed + 10000
 TORCH_THREADS = 1
-ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
-ACTIVATIONS |= {"silu": "SiLU"}
 
 
-# ---------------------------------------------------------------- hyperparameters
-
-
-def hyper_overrides(hyper: str, steps: int) -> list[str]:
-    """JoyRL ``algo_cfg`` overrides for a named hyperparameter set."""
-    if hyper == "joyrl":
-        return []  # JoyRL's defaults (algos/DQN/config.py)
-    # RL Zoo, hyperparams/dqn.yml, CartPole-v1 (SB3's own tuned settings)
-    layer = "{layer_type: linear, layer_size: [256], activation: relu}"
-    return [
-        f"algo_cfg.value_layers=[{layer}, {layer}]",
-        "algo_cfg.lr=2.3e-3",
-        "algo_cfg.lr_end=null",  # constant learning rate
-        "algo_cfg.gamma=0.99",
-        "algo_cfg.batch_size=64",
-        "algo_cfg.buffer_size=100000",
-        "algo_cfg.learning_starts=1000",
-        "algo_cfg.train_freq=256",
-        "algo_cfg.gradient_steps=128",
-        "algo_cfg.target_update=128",  # one hard copy per learning burst == SB3 target_update_interval=10 env steps
-        "algo_cfg.tau=1.0",
-        "algo_cfg.epsilon_start=1.0",
-        "algo_cfg.epsilon_end=0.04",
-        f"algo_cfg.epsilon_decay={0.16 * steps:g}",  # exploration_fraction 0.16
-        "algo_cfg.epsilon_schedule=linear",
-        "algo_cfg.max_grad_norm=10",
-    ]
-
-
-# SB3 arguments a hyperparameter set fixes on its own, where they are equivalent to the mapped ones.
-SB3_LITERAL = {"rlzoo": {"target_update_interval": 10}}
+# ---------------------------------------------------------------- the JoyRL side's arguments
 
 
 def joyrl_argv(spec: dict[str, Any], seed: int) -> list[str]:
@@ -106,104 +76,17 @@ def joyrl_argv(spec: dict[str, Any], seed: int) -> list[str]:
     ]
 
 
-def map_dqn(algo: dict[str, Any], steps: int, hyper: str) -> tuple[dict[str, Any], list[tuple[str, str, str, str]]]:
-    """SB3 DQN arguments equivalent to a resolved JoyRL DQN ``algo_cfg``, and the rows of the mapping table."""
-    rows: list[tuple[str, str, str, str]] = []
-    layers = algo["value_layers"]
-    activations = {layer.get("activation", "relu") for layer in layers}
-    if len(activations) != 1 or next(iter(activations)) not in ACTIVATIONS:
-        raise ValueError(f"value_layers: SB3 takes one activation for all hidden layers, among {', '.join(ACTIVATIONS)}")
-    activation = ACTIVATIONS[activations.pop()]
-    net_arch = [layer["layer_size"][0] for layer in layers]
-    rows.append(("network", f"value_layers {net_arch}, {activation}", f"net_arch={net_arch}, activation_fn=nn.{activation}", ""))
-
-    if algo["lr_end"] is None:
-        learning_rate: dict[str, Any] = {"start": algo["lr"], "end": algo["lr"], "decay_steps": 1, "total_steps": steps}
-        rows.append(("learning rate", f"lr={algo['lr']:g}, lr_end=null (constant)", f"learning_rate={algo['lr']:g}", ""))
-    else:
-        decay = algo["lr_decay"] or steps
-        learning_rate = {"start": algo["lr"], "end": algo["lr_end"], "decay_steps": decay, "total_steps": steps}
-        rows.append(
-            (
-                "learning rate",
-                f"lr={algo['lr']:g} → lr_end={algo['lr_end']:g} over lr_decay={decay:,} env steps",
-                f"learning_rate=callable(progress_remaining): {algo['lr']:g} → {algo['lr_end']:g} over {decay / steps:.3g} of {steps:,} steps",
-                "SB3's lr is set at each train() call, JoyRL's at each update() that learns: same env step",
-            )
-        )
-
-    same = ["gamma", "batch_size", "buffer_size", "learning_starts", "train_freq", "gradient_steps", "tau", "max_grad_norm"]
-    kwargs: dict[str, Any] = {key: algo[key] for key in same}
-    for key in same:
-        note = ""
-        if key == "learning_starts":
-            note = "SB3 acts uniformly at random for these steps; JoyRL follows its epsilon from step 0"
-        if key == "train_freq":
-            note = "both learn at env steps that are multiples of train_freq, from learning_starts on"
-        rows.append((key, f"{key}={algo[key]:g}", f"{key}={algo[key]:g}", note))
-
-    target_update, gradient_steps = algo["target_update"], algo["gradient_steps"]
-    if target_update % gradient_steps == 0:
-        bursts = target_update // gradient_steps
-        interval = bursts * algo["train_freq"]
-        note = f"one target update every {bursts} learning burst(s): SB3 updates between bursts, at env-step multiples"
-        literal = SB3_LITERAL.get(hyper, {}).get("target_update_interval")
-        if bursts == 1 and literal is not None and literal <= algo["train_freq"]:
-            interval = literal
-            note = (
-                f"RL Zoo's value; any interval ≤ train_freq ({algo['train_freq']}) gives one effective copy per burst, as JoyRL's"
-            )
-    else:
-        interval = max(1, round(target_update * algo["train_freq"] / gradient_steps))
-        note = "APPROXIMATE: same rate, but SB3 updates the target only between bursts, JoyRL also within them"
-    kwargs["target_update_interval"] = interval
-    rows.append(
-        (
-            "target network",
-            f"target_update={target_update} gradient steps, tau={algo['tau']:g}",
-            f"target_update_interval={interval} env steps",
-            note,
-        )
-    )
-
-    if algo["epsilon_schedule"] != "linear":
-        raise ValueError("epsilon_schedule: SB3's DQN anneals epsilon linearly only; add --set algo_cfg.epsilon_schedule=linear")
-    fraction = min(algo["epsilon_decay"] / steps, 1.0)
-    kwargs |= {
-        "exploration_initial_eps": algo["epsilon_start"],
-        "exploration_final_eps": algo["epsilon_end"],
-        "exploration_fraction": fraction,
-    }
-    rows.append(
-        (
-            "exploration",
-            f"epsilon {algo['epsilon_start']:g} → {algo['epsilon_end']:g}, linear over epsilon_decay={algo['epsilon_decay']:,g} env steps",
-            f"exploration_initial_eps={algo['epsilon_start']:g}, exploration_final_eps={algo['epsilon_end']:g}, exploration_fraction={fraction:.4g}",
-            "",
-        )
-    )
-    rows.append(("loss, optimiser", "Huber (smooth_l1), Adam (eps 1e-8)", "Huber (smooth_l1), Adam (eps 1e-8)", "fixed in both"))
-    rows.append(
-        (
-            "budget",
-            f"{steps:,} env steps, checked at episode ends",
-            f"learn(total_timesteps={steps:,})",
-            "SB3 rounds up to a multiple of train_freq",
-        )
-    )
-    kwargs["policy_kwargs"] = {"net_arch": net_arch, "activation": activation}
-    kwargs["learning_rate"] = learning_rate
-    return kwargs, rows
-
-
 def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     """Resolve the JoyRL config (checked as ``main.py`` would) and map it to SB3."""
-    if args.algo != "DQN":
-        raise SystemExit(f"error: --algo {args.algo}: only DQN has a Stable-Baselines3 mapping so far")
+    if args.algo not in MAPPERS:
+        raise SystemExit(f"error: --algo {args.algo}: no Stable-Baselines3 mapping (there is one for {', '.join(MAPPERS)})")
     from joyrl.cli import config_from_args
     from joyrl.errors import JoyRLError
 
-    overrides = [*hyper_overrides(args.hyper, args.steps), *args.set]
+    try:
+        overrides = [*hyper_overrides(args.algo, args.env, args.hyper, args.steps), *args.set]
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
     spec = {
         "algo": args.algo,
         "env": args.env,
@@ -217,7 +100,8 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     try:
         cfg = config_from_args(joyrl_argv(spec, args.seeds[0]))
         algo = cfg.sections()["algo_cfg"]
-        spec["sb3"], spec["mapping"] = map_dqn(algo, args.steps, args.hyper)
+        spec["sb3_class"], mapper = MAPPERS[args.algo]
+        spec["sb3"], spec["mapping"] = mapper(algo, args.steps, args.hyper)
     except JoyRLError as error:
         raise SystemExit(f"error: {error}") from None
     except ValueError as error:
@@ -249,17 +133,16 @@ class Timed:
         return out
 
 
-def step_timer(env):
-    """The training env with its ``step`` timed (the same wrapper on both sides)."""
+ENV_STEP = Timed(lambda step, action: step(action))  # every training env.step of this worker process, summed
+
+
+def timed_env(env):
+    """``env`` with its ``step`` timed into ``ENV_STEP`` (the same wrapper on both sides, on every sub-env of a vector env)."""
     import gymnasium as gym
 
     class StepTimer(gym.Wrapper):
-        def __init__(self, env) -> None:
-            super().__init__(env)
-            self.timer = Timed(env.step)
-
         def step(self, action):
-            return self.timer(action)
+            return ENV_STEP(self.env.step, action)
 
     return StepTimer(env)
 
@@ -330,6 +213,7 @@ class Recorder:
         self.env.close()
 
     def result(self, side: str, seed: int, action: Timed, env_step: Timed, grad_steps: int, grad_seconds: float) -> dict:
+        """The run's figures; ``grad_seconds``: time in the learning calls (``update`` / ``train``), over ``grad_steps``."""
         threshold = self.spec["threshold"]
         reached = next((row for row in self.evals if threshold is not None and row["mean"] >= threshold), None)
         seconds = self.train_seconds
@@ -378,7 +262,11 @@ def joyrl_code(algo: str) -> str:
 
 
 def joyrl_worker(spec: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Train JoyRL's agent with its own Trainer; the episode loop is ours, to evaluate between episodes."""
+    """Train JoyRL's agent with its own Trainer; the episode loop is ours, to evaluate between episodes.
+
+    A vector-env trainer (PPO, A2C) builds its sub-envs with ``joyrl.envs.make_env``; the step timer
+    reaches them through ``env_cfg.wrappers``, and its results carry the steps of all sub-envs.
+    """
     import torch
 
     torch.set_num_threads(TORCH_THREADS)
@@ -387,8 +275,9 @@ def joyrl_worker(spec: dict[str, Any], seed: int) -> dict[str, Any]:
     from joyrl.runtime import seed_everything
 
     cfg = config_from_args(joyrl_argv(spec, seed))
+    cfg.wrappers = [*cfg.wrappers, "__main__:timed_env"]  # this script runs as __main__ in a worker
     seed_everything(seed)
-    env = step_timer(make_env(cfg, seed))
+    env = make_env(cfg, seed)
     for key, value in env_info(env).items():
         setattr(cfg, key, value)
     agent = importlib.import_module(f"algos.{cfg.algo_name}.agent").Agent(cfg)
@@ -401,63 +290,89 @@ def joyrl_worker(spec: dict[str, Any], seed: int) -> dict[str, Any]:
     recorder.start()
     while env_steps < spec["steps"]:
         result = trainer.train_one_episode(env, agent, cfg)
-        env_steps += int(result["ep_step"])
+        env_steps = int(result.get("env_steps", env_steps + int(result["ep_step"])))
         recorder.episode_end(env_steps)
     recorder.finish(env_steps)
     env.close()
-    return recorder.result("joyrl", seed, action, env.timer, update.learned * cfg.gradient_steps, update.learned_seconds)
+    return recorder.result("joyrl", seed, action, ENV_STEP, agent.update_count, update.learned_seconds)
 
 
-def sb3_learning_rate(schedule: dict[str, float]) -> float | Callable[[float], float]:
-    """JoyRL's linear annealing by env step, as SB3's function of progress_remaining (1 → 0)."""
+def sb3_schedule(schedule: dict[str, float] | float) -> float | Callable[[float], float]:
+    """JoyRL's linear annealing by env step, as SB3's function of progress_remaining (1 → 0); a number stays one."""
+    if not isinstance(schedule, dict):
+        return schedule
     start, end, decay, total = schedule["start"], schedule["end"], schedule["decay_steps"], schedule["total_steps"]
     if start == end:
         return start
 
-    def learning_rate(progress_remaining: float) -> float:
+    def value(progress_remaining: float) -> float:
         fraction = min(max((1.0 - progress_remaining) * total / decay, 0.0), 1.0)
         return start + fraction * (end - start)
 
-    return learning_rate
+    return value
+
+
+SCHEDULES = ("learning_rate", "clip_range", "clip_range_vf")  # SB3 arguments that take a schedule
 
 
 def sb3_worker(spec: dict[str, Any], seed: int) -> dict[str, Any]:
     import gymnasium as gym
+    import numpy as np
+    import stable_baselines3
     import torch
 
     torch.set_num_threads(TORCH_THREADS)
-    from stable_baselines3 import DQN
     from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
     kwargs = dict(spec["sb3"])
+    n_envs = kwargs.pop("n_envs", 1)
+    noise = kwargs.pop("action_noise", None)
     policy = dict(kwargs.pop("policy_kwargs"))
     policy["activation_fn"] = getattr(torch.nn, policy.pop("activation"))
-    kwargs["learning_rate"] = sb3_learning_rate(kwargs["learning_rate"])
-    env = step_timer(gym.make(spec["env"]))
-    model = DQN("MlpPolicy", env, policy_kwargs=policy, seed=seed, device="cpu", verbose=0, **kwargs)
-    recorder = Recorder(spec, seed, lambda obs: int(model.predict(obs, deterministic=True)[0]))
+    for key in SCHEDULES:
+        if key in kwargs:
+            kwargs[key] = sb3_schedule(kwargs[key])
+    if n_envs > 1:
+        env = make_vec_env(spec["env"], n_envs=n_envs, seed=seed, wrapper_class=timed_env)
+    else:
+        env = timed_env(gym.make(spec["env"]))
+    if noise is not None:
+        size = env.action_space.shape[0]
+        noise_class = NormalActionNoise if noise["type"] == "normal" else OrnsteinUhlenbeckActionNoise
+        kwargs["action_noise"] = noise_class(mean=np.zeros(size), sigma=noise["std"] * np.ones(size))
+    model = getattr(stable_baselines3, spec["sb3_class"])(
+        "MlpPolicy", env, policy_kwargs=policy, seed=seed, device="cpu", **kwargs
+    )
+    discrete = isinstance(model.action_space, gym.spaces.Discrete)
+
+    def greedy(obs):
+        action = model.predict(obs, deterministic=True)[0]
+        return int(action) if discrete else action
+
+    recorder = Recorder(spec, seed, greedy)
 
     class EvaluateAtEpisodeEnds(BaseCallback):
         def _on_step(self) -> bool:
-            if self.locals["dones"][0]:
-                recorder.episode_end(self.num_timesteps)
+            for done in self.locals["dones"]:
+                if done:
+                    recorder.episode_end(self.num_timesteps)
             return True
 
-    model._sample_action = action = Timed(model._sample_action)  # what collect_rollouts calls for each step
-    train = Timed(model.train)
-    grad_steps = 0
-
-    def timed_train(*args, **kwargs):
-        nonlocal grad_steps
-        grad_steps += kwargs["gradient_steps"] if "gradient_steps" in kwargs else args[0]
-        return train(*args, **kwargs)
-
-    model.train = timed_train
+    if hasattr(model, "_sample_action"):  # off-policy: what collect_rollouts calls for each step
+        model._sample_action = action = Timed(model._sample_action)
+    else:  # on-policy: collect_rollouts calls the policy's forward for each (vector) step; train() does not
+        model.policy.forward = action = Timed(model.policy.forward)
+    # a gradient step = one step of the critic's optimiser (SAC, TD3, DDPG) or of the policy's (DQN, PPO, A2C)
+    optimizer = model.critic.optimizer if getattr(model, "critic", None) is not None else model.policy.optimizer
+    optimizer.step = optimizer_step = Timed(optimizer.step)
+    model.train = train = Timed(model.train)
     recorder.start()
     model.learn(total_timesteps=spec["steps"], callback=EvaluateAtEpisodeEnds())
     recorder.finish(model.num_timesteps)
     env.close()
-    return recorder.result("sb3", seed, action, env.timer, grad_steps, train.seconds)
+    return recorder.result("sb3", seed, action, ENV_STEP, optimizer_step.calls, train.seconds)
 
 
 def run_worker(side: str, spec: dict[str, Any], seed: int) -> dict[str, Any]:

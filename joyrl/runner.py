@@ -262,14 +262,16 @@ class Run:
                 return
             self.env_failures = 0
             self.episode += 1
-            self.env_steps += int(result["ep_step"])
+            steps_before = self.env_steps
+            # a vector-env trainer tells the steps all its envs took ("env_steps"), unfinished episodes included
+            self.env_steps = int(result.get("env_steps", self.env_steps + int(result["ep_step"])))
             seconds = time.perf_counter() - self.start
             self.res_csv.write(self._res_row(result, seconds))
-            stats = {key: value for key, value in result.items() if key not in ("ep_reward", "ep_step")}
+            stats = {key: value for key, value in result.items() if key not in ("ep_reward", "ep_step", "env_steps")}
             self._check_finite(stats)
             if stats:
                 self.stats_csv.write({"episode": self.episode, "env_steps": self.env_steps, **stats})
-            self.bar.update(int(result["ep_step"]) if cfg.max_env_steps > 0 else 1)
+            self.bar.update(self.env_steps - steps_before if cfg.max_env_steps > 0 else 1)
             if self.episode % cfg.log_per_episode == 0:
                 self._log_episode(result, stats, seconds)
             if self.eval_env is not None and self.episode % cfg.eval_per_episode == 0:

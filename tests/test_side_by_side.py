@@ -31,7 +31,7 @@ def spec_for(hyper, steps=50_000, extra=()):
 def test_rlzoo_maps_to_rl_zoo_cartpole_dqn():
     sb3 = spec_for("rlzoo")["sb3"]
     assert sb3["policy_kwargs"] == {"net_arch": [256, 256], "activation": "ReLU"}
-    assert side_by_side.sb3_learning_rate(sb3["learning_rate"]) == pytest.approx(2.3e-3)  # constant
+    assert side_by_side.sb3_schedule(sb3["learning_rate"]) == pytest.approx(2.3e-3)  # constant
     expected = {"batch_size": 64, "buffer_size": 100_000, "learning_starts": 1000, "gamma": 0.99, "target_update_interval": 10}
     expected |= {"train_freq": 256, "gradient_steps": 128, "exploration_fraction": 0.16, "exploration_final_eps": 0.04}
     expected |= {"exploration_initial_eps": 1.0, "tau": 1.0, "max_grad_norm": 10}
@@ -47,7 +47,7 @@ def test_joyrl_defaults_map_to_sb3_schedules():
     assert sb3["exploration_fraction"] == pytest.approx(min(algo["epsilon_decay"] / steps, 1.0))
     assert sb3["exploration_final_eps"] == algo["epsilon_end"]
     assert sb3["batch_size"] == algo["batch_size"] and sb3["gradient_steps"] == algo["gradient_steps"]
-    schedule = side_by_side.sb3_learning_rate(sb3["learning_rate"])
+    schedule = side_by_side.sb3_schedule(sb3["learning_rate"])
     for step in (0, 5_000, 12_345, steps, steps + 256):  # SB3 may run past the budget: progress_remaining < 0
         lr = schedule(1.0 - step / steps)
         if algo["lr_end"] is None:

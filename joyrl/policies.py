@@ -1,0 +1,121 @@
+"""Policy heads and action scaling shared by the policy-gradient and actor-critic agents.
+
+- ``categorical``: a Categorical distribution over discrete actions from logits, illegal
+  actions (an ``action_mask`` observation part) given probability 0.
+- ``GaussianPolicy``: a Gaussian whose mean is a network of the observation and whose
+  log-std is a learned vector independent of the state (PPO, A2C, REINFORCE on Box actions).
+- ``SquashedGaussianActor``: SAC's actor, ``a = tanh(u)`` with ``u ~ N(mu(s), sigma(s))`` and
+  the log-probability corrected for the tanh.
+- ``DeterministicActor``: DDPG's and TD3's ``a = tanh(f(s))``.
+- ``ActionScaler``: actions live in [-1, 1] inside every agent; this maps them to the env's
+  ``[low, high]`` and back, the one place that knows the bounds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions import Categorical, Normal
+
+from joyrl.networks import build_body, legal_only
+
+LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # SAC's clamp on the state-dependent log-std
+
+
+def categorical(logits: torch.Tensor, observation: Any = None) -> Categorical:
+    """pi(.|s) from logits (B, A); with an ``action_mask`` part in ``observation``, illegal actions get probability 0."""
+    return Categorical(logits=legal_only(logits, observation))
+
+
+class GaussianPolicy(nn.Module):
+    """N(mu(s), diag(sigma^2)) with ``mu`` an MLP of ``spec`` and ``log sigma`` one learned vector.
+
+    Actions are sampled unbounded; the agent clips them to [-1, 1] before ``ActionScaler``
+    (the stored action, and its log-probability, stay the unclipped sample, as in SB3/CleanRL).
+    """
+
+    def __init__(self, spec: Any, obs_shape: Any, action_dim: int, log_std_init: float = 0.0, input_dtype: Any = np.float32):
+        super().__init__()
+        body, width = build_body(spec, obs_shape, "actor_layers", input_dtype)
+        self.mean = nn.Sequential(*body, nn.Linear(width, action_dim))
+        self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std_init)))
+
+    def forward(self, observation: Any) -> Normal:
+        mean = self.mean(observation)
+        return Normal(mean, self.log_std.exp().expand_as(mean))
+
+
+def squashed_log_prob(normal: Normal, pre_tanh: torch.Tensor) -> torch.Tensor:
+    """log pi(tanh(u)|s) = log N(u) - sum log(1 - tanh(u)^2), summed over action dims; shape (B,).
+
+    ``log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u))`` is the numerically stable form.
+    """
+    correction = 2.0 * (math.log(2.0) - pre_tanh - F.softplus(-2.0 * pre_tanh))
+    return (normal.log_prob(pre_tanh) - correction).sum(dim=-1)
+
+
+class SquashedGaussianActor(nn.Module):
+    """SAC's actor: a body of ``spec``, then a mean and a state-dependent log-std per action dimension."""
+
+    def __init__(self, spec: Any, obs_shape: Any, action_dim: int, input_dtype: Any = np.float32):
+        super().__init__()
+        body, width = build_body(spec, obs_shape, "actor_layers", input_dtype)
+        self.body = nn.Sequential(*body)
+        self.mean = nn.Linear(width, action_dim)
+        self.log_std = nn.Linear(width, action_dim)
+
+    def forward(self, observation: Any, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """An action in [-1, 1] (B, act) and its log-probability (B,); deterministic: tanh(mu), log-prob 0s."""
+        features = self.body(observation)
+        mean = self.mean(features)
+        if deterministic:
+            return torch.tanh(mean), torch.zeros(mean.shape[0], device=mean.device)
+        log_std = self.log_std(features).clamp(LOG_STD_MIN, LOG_STD_MAX)
+        normal = Normal(mean, log_std.exp())
+        pre_tanh = normal.rsample()  # reparameterised: gradients flow through the sample
+        return torch.tanh(pre_tanh), squashed_log_prob(normal, pre_tanh)
+
+
+class DeterministicActor(nn.Module):
+    """mu(s) = tanh(f(s)) in [-1, 1]: DDPG's and TD3's actor."""
+
+    def __init__(self, spec: Any, obs_shape: Any, action_dim: int, input_dtype: Any = np.float32):
+        super().__init__()
+        body, width = build_body(spec, obs_shape, "actor_layers", input_dtype)
+        self.net = nn.Sequential(*body, nn.Linear(width, action_dim), nn.Tanh())
+
+    def forward(self, observation: Any) -> torch.Tensor:
+        return self.net(observation)
+
+
+class ActionScaler:
+    """Affine map between the agents' [-1, 1] and the env's Box bounds [low, high], on NumPy arrays or tensors.
+
+    ``to_env(-1) = low``, ``to_env(1) = high``; ``from_env`` is its inverse. Infinite bounds
+    cannot be scaled: such envs get the action unscaled (``identity``), as Gymnasium's own
+    clipping wrappers do.
+    """
+
+    def __init__(self, low: np.ndarray, high: np.ndarray) -> None:
+        low, high = np.asarray(low, dtype=np.float32), np.asarray(high, dtype=np.float32)
+        self.identity = not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)))
+        self.low, self.high = low, high
+        self.center = (high + low) / 2.0
+        self.half_range = (high - low) / 2.0
+
+    def to_env(self, action: np.ndarray) -> np.ndarray:
+        """[-1, 1] -> [low, high], clipped first so the env never sees an action out of bounds."""
+        if self.identity:
+            return np.asarray(action, dtype=np.float32)
+        return (self.center + self.half_range * np.clip(action, -1.0, 1.0)).astype(np.float32)
+
+    def from_env(self, action: np.ndarray) -> np.ndarray:
+        """[low, high] -> [-1, 1] (for stored or demonstrated env actions)."""
+        if self.identity:
+            return np.asarray(action, dtype=np.float32)
+        return ((np.asarray(action, dtype=np.float32) - self.center) / self.half_range).astype(np.float32)
