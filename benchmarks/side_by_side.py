@@ -114,7 +114,7 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
 
 
 class Timed:
-    """Wraps a callable; counts its calls and their seconds (``learned``: calls that returned something)."""
+    """Wraps a callable; counts its calls and their seconds (``learned``: calls that returned a non-empty dict)."""
 
     def __init__(self, fn: Callable) -> None:
         self.fn = fn
@@ -127,7 +127,7 @@ class Timed:
         elapsed = time.perf_counter() - start
         self.calls += 1
         self.seconds += elapsed
-        if out:
+        if isinstance(out, dict) and out:  # an update that learned returns its statistics
             self.learned += 1
             self.learned_seconds += elapsed
         return out
@@ -286,6 +286,9 @@ def joyrl_worker(spec: dict[str, Any], seed: int) -> dict[str, Any]:
     recorder = Recorder(spec, seed, agent.predict_action)
     agent.sample_action = action = Timed(agent.sample_action)
     agent.update = update = Timed(agent.update)
+    # a gradient step = one step of the critic's optimiser (SAC, TD3, DDPG) or of the only one (DQN, PPO, A2C), as for SB3
+    optimizer = getattr(agent, "critic_optimizer", None) or agent.optimizer
+    optimizer.step = optimizer_step = Timed(optimizer.step)
     env_steps = 0
     recorder.start()
     while env_steps < spec["steps"]:
@@ -294,7 +297,7 @@ def joyrl_worker(spec: dict[str, Any], seed: int) -> dict[str, Any]:
         recorder.episode_end(env_steps)
     recorder.finish(env_steps)
     env.close()
-    return recorder.result("joyrl", seed, action, ENV_STEP, agent.update_count, update.learned_seconds)
+    return recorder.result("joyrl", seed, action, ENV_STEP, optimizer_step.calls, update.learned_seconds)
 
 
 def sb3_schedule(schedule: dict[str, float] | float) -> float | Callable[[float], float]:
@@ -340,8 +343,11 @@ def sb3_worker(spec: dict[str, Any], seed: int) -> dict[str, Any]:
         env = timed_env(gym.make(spec["env"]))
     if noise is not None:
         size = env.action_space.shape[0]
-        noise_class = NormalActionNoise if noise["type"] == "normal" else OrnsteinUhlenbeckActionNoise
-        kwargs["action_noise"] = noise_class(mean=np.zeros(size), sigma=noise["std"] * np.ones(size))
+        mean, sigma = np.zeros(size), noise["std"] * np.ones(size)
+        if noise["type"] == "normal":
+            kwargs["action_noise"] = NormalActionNoise(mean=mean, sigma=sigma)
+        else:
+            kwargs["action_noise"] = OrnsteinUhlenbeckActionNoise(mean=mean, sigma=sigma, theta=noise["theta"], dt=noise["dt"])
     model = getattr(stable_baselines3, spec["sb3_class"])(
         "MlpPolicy", env, policy_kwargs=policy, seed=seed, device="cpu", **kwargs
     )
@@ -480,7 +486,7 @@ def report(spec: dict[str, Any], seeds: list[int], results: dict[tuple[int, str]
         f"- threshold: evaluation mean ≥ {threshold:g}" if threshold is not None else "- threshold: none given",
         "- JoyRL/SB3 is the ratio of the two figures (of the medians in the summary); 'better' says which direction favours a side",
         "",
-        "## Hyperparameters (resolved JoyRL `algo_cfg` → SB3 `DQN(...)`)",
+        f"## Hyperparameters (resolved JoyRL `algo_cfg` → SB3 `{spec['sb3_class']}(...)`)",
         "",
         "| hyperparameter | JoyRL | SB3 | note |",
         "|---|---|---|---|",

@@ -104,3 +104,39 @@ def test_one_tiny_run_of_each_side(tmp_path, capsys):
         assert title in table
     assert "## Seed 1" in table and "target_update_interval=" in table
     assert table.strip() in printed
+
+
+def spec_of(algo, env, extra=()):
+    args = argparse.Namespace(
+        algo=algo, env=env, hyper="rlzoo", steps=100_000, seeds=[1], eval_every=5000, eval_episodes=10, threshold=None
+    )
+    args.set = list(extra)
+    return side_by_side.build_spec(args)
+
+
+def test_rlzoo_maps_to_rl_zoo_ppo_and_refuses_what_sb3_lacks():
+    sb3 = spec_of("PPO", "CartPole-v1")["sb3"]
+    expected = {"n_envs": 8, "n_steps": 32, "batch_size": 256, "n_epochs": 20, "gamma": 0.98, "gae_lambda": 0.8}
+    assert {key: sb3[key] for key in expected} == pytest.approx(expected)
+    assert sb3["policy_kwargs"]["net_arch"] == {"pi": [64, 64], "vf": [64, 64]} and sb3["policy_kwargs"]["activation"] == "Tanh"
+    lr, clip = side_by_side.sb3_schedule(sb3["learning_rate"]), side_by_side.sb3_schedule(sb3["clip_range"])
+    assert lr(1.0) == pytest.approx(1e-3) and lr(0.5) == pytest.approx(5e-4)  # RL Zoo's lin_0.001
+    assert clip(1.0) == pytest.approx(0.2) and clip(0.0) == pytest.approx(0.0)  # lin_0.2
+    with pytest.raises(SystemExit, match="ppo_type"):
+        spec_of("PPO", "CartPole-v1", ["algo_cfg.ppo_type=kl"])
+    with pytest.raises(SystemExit, match="normalize_obs"):
+        spec_of("PPO", "CartPole-v1", ["algo_cfg.normalize_obs=true"])
+
+
+def test_rlzoo_maps_the_off_policy_actor_critics():
+    sac = spec_of("SAC", "Pendulum-v1")["sb3"]
+    assert sac["policy_kwargs"]["net_arch"] == {"pi": [256, 256], "qf": [256, 256]}
+    assert sac["ent_coef"] == "auto" and side_by_side.sb3_schedule(sac["learning_rate"]) == pytest.approx(1e-3)
+    td3 = spec_of("TD3", "Pendulum-v1")["sb3"]
+    assert td3["policy_kwargs"]["net_arch"] == {"pi": [400, 300], "qf": [400, 300]}
+    expected = {"gamma": 0.98, "buffer_size": 200_000, "learning_starts": 10_000, "policy_delay": 2, "batch_size": 256}
+    assert {key: td3[key] for key in expected} == pytest.approx(expected)
+    assert td3["action_noise"]["type"] == "normal" and td3["action_noise"]["std"] == pytest.approx(0.1)
+    assert "policy_delay" not in spec_of("DDPG", "Pendulum-v1")["sb3"]
+    with pytest.raises(SystemExit, match="no RL Zoo settings"):
+        spec_of("SAC", "CartPole-v1")
