@@ -139,8 +139,9 @@ def test_key_defined_in_two_sections_is_an_error(copy_algo):
     def add_seed(folder):
         path = folder / "config.py"
         text = path.read_text()
-        assert "class AlgoConfig:\n" in text
-        path.write_text(text.replace("class AlgoConfig:\n", "class AlgoConfig:\n    seed: int = 1\n"))
+        header = "class AlgoConfig(ReplayQConfig):\n"
+        assert header in text
+        path.write_text(text.replace(header, header + "    seed: int = 1\n"))
 
     name = copy_algo(edit=add_seed)
     with pytest.raises(ConfigError, match="'seed' is defined in both general_cfg and algo_cfg"):
