@@ -11,11 +11,9 @@ class GeneralConfig:
     device: Literal["cpu", "cuda", "auto"] = "cpu"  # 'auto' picks cuda when it is available
     mode: Literal["train", "test", "render", "collect"] = "train"  # what this run does
     seed: Annotated[int, between(0, 2**32 - 1)] = 1  # seeds Python, NumPy, torch and the env once; 0 = unseeded
-    max_episode: Annotated[int, at_least_or_unlimited(1)] = -1  # episodes to run, in every mode; -1 = until max_env_steps
-    max_env_steps: Annotated[int, at_least_or_unlimited(1)] = (
-        50_000  # env-step budget, in every mode (checked at episode ends); -1 = none
-    )
-    max_step: Annotated[int, at_least_or_unlimited(1)] = -1  # per-episode step cap (truncation); -1 = the env's own limit
+    max_episode: Annotated[int, at_least_or_unlimited(1)] = -1  # training episodes; -1 = until max_env_steps
+    max_env_steps: Annotated[int, at_least_or_unlimited(1)] = 50_000  # training env steps (checked at episode ends); -1 = none
+    max_step: Annotated[int, at_least_or_unlimited(1)] = -1  # per-episode cap (truncation); -1 = the env's own, else 10,000
     online_eval: bool = True  # evaluate the greedy policy on a separate env while training, keeping models/best.pt
     online_eval_episode: Annotated[int, at_least(1)] = 10  # episodes per online evaluation
     eval_per_episode: Annotated[int, at_least(1)] = 10  # evaluate every this many training episodes
@@ -23,11 +21,13 @@ class GeneralConfig:
     model_save_fre: Annotated[int, at_least(1)] = 100  # periodic checkpoint every this many training episodes
     keep_checkpoints: Annotated[int, at_least(0)] = 5  # periodic checkpoints kept, the newest; best and last always are; 0 = all
     log_per_episode: Annotated[int, at_least(1)] = 10  # one log line every this many episodes
-    load_checkpoint: bool = False  # train: continue from load_path (networks, optimiser, counters, schedules)
+    load_checkpoint: bool = False  # train: continue load_path's run exactly (networks, optimiser, counters, schedules, RNGs)
+    finetune: bool = False  # train: a new run from load_path's weights, with a fresh optimiser, schedules and counters
     load_path: str | None = None  # run folder name under tasks/, a run folder path, or a checkpoint file
     save_buffer: bool = False  # models/last.pt also keeps the replay memory, so a resumed run continues exactly
     max_env_failures: Annotated[int, at_least(1)] = 5  # env errors in a row (episode dropped, env rebuilt) before the run stops
     collect_traj: bool = False  # also write trajectories to traj/ in train and test modes
+    play_episodes: Annotated[int, at_least(1)] | None = None  # test/render/collect episodes; None = 10, render_episodes, 100
     render_episodes: Annotated[int, at_least(1)] = 1  # episodes written to videos/video.gif when rendering
     render_fps: Annotated[int, at_least(1)] | None = None  # GIF frames per second; None = the env's own (its metadata), else 30
     tasks_dir: str = "tasks"  # where run folders are created; relative paths start at the project root
@@ -49,5 +49,13 @@ class GeneralConfig:
             raise ValueError(f"mode {cfg.mode} needs a trained model: set load_path (or --load) to a run folder or checkpoint")
         if cfg.stop_at_eval is not None and not cfg.online_eval:
             raise ValueError("stop_at_eval needs online_eval: true, since it is an online evaluation that ends the run")
-        if cfg.load_checkpoint and not cfg.load_path:
-            raise ValueError("load_checkpoint is true but load_path is empty: set load_path to a run folder or checkpoint")
+        for key in ("load_checkpoint", "finetune"):
+            if getattr(cfg, key) and not cfg.load_path:
+                raise ValueError(f"{key} is true but load_path is empty: set load_path (or --load) to a run folder or checkpoint")
+        if cfg.load_checkpoint and cfg.finetune:
+            raise ValueError("load_checkpoint and finetune are both true: continue the run exactly, or fine-tune it; pick one")
+        if cfg.mode == "train" and cfg.load_path and not (cfg.load_checkpoint or cfg.finetune):
+            raise ValueError(
+                "train mode with load_path: set general_cfg.load_checkpoint=true to continue that run exactly, "
+                "or general_cfg.finetune=true to start a new run from its weights"
+            )

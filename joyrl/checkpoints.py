@@ -15,10 +15,15 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import torch
 
 from joyrl import paths
+from joyrl.counters import Counters
+from joyrl.envs import reset_rng_state, space_rng_states
+from joyrl.episodes import EpisodeEvent, Listener, NonFinite
 from joyrl.errors import JoyRLError
+from joyrl.runtime import rng_states
 
 FORMAT_VERSION = 1
 CHECKPOINT_SUFFIX = ".pt"
@@ -117,3 +122,58 @@ def resolve_load_path(load_path: str, prefer: tuple[str, ...], tasks_dir: Path =
         f"load_path {load_path!r} not found (tried {', '.join(str(c) for c in candidates)}); "
         "give a run folder under tasks/, a run folder path or a checkpoint file"
     )
+
+
+class RunCheckpoints:
+    """The run's checkpoints under ``models/``: periodic, best and last; one holding NaN or inf is never written.
+
+    Besides the agent a checkpoint holds the counters (``progress``), the RNG states (global and the
+    envs'), the trainer's unfinished episode and, in last.pt with ``save_buffer``, the replay memory.
+    """
+
+    def __init__(
+        self, folder: Path, cfg: Any, agent: Any, trainer: Any, counters: Counters, env: gym.Env, eval_env: gym.Env | None
+    ) -> None:
+        self.folder = folder / "models"
+        self.cfg = cfg
+        self.agent = agent
+        self.trainer = trainer
+        self.counters = counters
+        self.env = env
+        self.eval_env = eval_env
+
+    def save(self, name: str, final: bool = False) -> None:
+        """Write ``models/<name>.pt``; ``final`` (last.pt) also keeps the replay memory with ``save_buffer``."""
+        state = self.agent.state_dict()
+        bad = first_non_finite(state)
+        if bad:
+            raise NonFinite(f"{bad} holds NaN or inf at episode {self.counters.episode}, env step {self.counters.env_steps:,}")
+        envs: dict[str, Any] = {"train": reset_rng_state(self.env), "train_spaces": space_rng_states(self.env)}
+        if self.eval_env is not None:
+            envs["eval"] = reset_rng_state(self.eval_env)
+        extra: dict[str, Any] = {"envs": envs, "trainer": self.trainer.state_dict()}
+        if final and self.cfg.save_buffer and self.agent.memory is not None:
+            extra["memory"] = self.agent.memory.state_dict()
+        path = self.folder / f"{name}{CHECKPOINT_SUFFIX}"
+        save_checkpoint(path, self.cfg.algo_name, state, self.counters.state_dict(), rng_states(), extra)
+
+    def prune(self) -> None:
+        """Keep the newest ``keep_checkpoints`` episode_<N>.pt files, so disk use stays bounded."""
+        if self.cfg.keep_checkpoints == 0:
+            return
+        periodic = sorted(self.folder.glob(f"episode_*{CHECKPOINT_SUFFIX}"), key=lambda path: int(path.stem.split("_")[1]))
+        for path in periodic[: -self.cfg.keep_checkpoints]:
+            path.unlink(missing_ok=True)
+
+
+class PeriodicCheckpoints(Listener):
+    """``models/episode_<N>.pt`` every ``model_save_fre`` training episodes, the newest ``keep_checkpoints`` kept."""
+
+    def __init__(self, checkpoints: RunCheckpoints, every: int) -> None:
+        self.checkpoints = checkpoints
+        self.every = every
+
+    def on_episode(self, event: EpisodeEvent) -> None:
+        if event.counters.episode % self.every == 0:
+            self.checkpoints.save(f"episode_{event.counters.episode}")
+            self.checkpoints.prune()

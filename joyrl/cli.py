@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from typing import Any
 
-from joyrl.config import Config, ConfigError, Layer, parse_override, read_yaml, resolve
+import gymnasium as gym
+
+from joyrl import paths
+from joyrl.config import (
+    PRESETS_DIR,
+    Config,
+    ConfigError,
+    Layer,
+    available,
+    env_config_class,
+    loaded_run_layer,
+    parse_override,
+    read_yaml,
+    resolve,
+)
+from joyrl.envs import project_env_ids
 from joyrl.errors import JoyRLError
 from joyrl.runner import Run
 
@@ -20,9 +37,11 @@ SHORTHANDS = {
 
 EPILOG = """examples:
   python main.py                                   DQN on CartPole-v1 (the defaults)
+  python main.py --list                            the algorithms, presets and custom envs
   python main.py --yaml config/presets/CliffWalking-v1_QLearning.yaml
-  python main.py --yaml config/presets/CartPole-v1_DQN.yaml --mode test --load Train_CartPole-v1_DQN_20261123-101500
+  python main.py --mode test --load Train_CartPole-v1_DQN_20261123-101500   a run, with its own config.yaml
   python main.py --algo DQN --env Acrobot-v1 --seed 3 algo_cfg.lr=3e-4 general_cfg.max_env_steps=100000
+  python main.py --env mypackage.envs:MyEnv-v0     your own env: importing mypackage.envs registers MyEnv-v0
 """
 
 
@@ -44,17 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--yaml", metavar="FILE", help="a three-section YAML file (general_cfg, algo_cfg, env_cfg)")
     parser.add_argument("--algo", metavar="NAME", help="general_cfg.algo_name: a folder under algos/")
-    parser.add_argument("--env", metavar="ID", help="env_cfg.id: a Gymnasium environment id")
+    parser.add_argument("--env", metavar="ID", help="env_cfg.id: a Gymnasium id, or module:EnvId for your own")
     parser.add_argument("--seed", metavar="N", help="general_cfg.seed (0 = unseeded)")
     parser.add_argument("--mode", metavar="MODE", help="general_cfg.mode: train, test, render or collect")
-    parser.add_argument("--load", metavar="PATH", help="general_cfg.load_path: a run folder or checkpoint")
+    parser.add_argument(
+        "--load", metavar="PATH", help="general_cfg.load_path: a run folder or checkpoint; a run's own config.yaml is used"
+    )
+    parser.add_argument("--list", action="store_true", help="list the algorithms, presets and custom envs, and exit")
     parser.add_argument("overrides", nargs="*", metavar="section.key=value", help="any key, e.g. algo_cfg.lr=3e-4")
     return parser
 
 
 def config_from_args(argv: list[str]) -> Config:
     """Parse ``argv`` and return the merged, validated configuration."""
-    args = build_parser().parse_intermixed_args(argv)
+    return _config(build_parser().parse_intermixed_args(argv))
+
+
+def _config(args: argparse.Namespace) -> Config:
+    """Layers, later wins: the --yaml file, the loaded run's config.yaml (``--load``), the command line."""
     layers = []
     if args.yaml is not None:  # --yaml "" is a missing file, not no file
         layers.append(Layer(args.yaml, read_yaml(args.yaml)))
@@ -67,13 +93,19 @@ def config_from_args(argv: list[str]) -> Config:
         section, key, value = parse_override(text)
         command_line.setdefault(section, {})[key] = value
     layers.append(Layer("command line", command_line, from_text=True))
+    run_layer = loaded_run_layer(layers)
+    if run_layer is not None:
+        layers.insert(len(layers) - 1, run_layer)
     return resolve(layers)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad input, 130/143 interrupted)."""
     try:
-        cfg = config_from_args(sys.argv[1:] if argv is None else argv)
+        args = build_parser().parse_intermixed_args(sys.argv[1:] if argv is None else argv)
+        if args.list:
+            return _list(args)
+        cfg = _config(args)
         run = Run(cfg)
         run.prepare()
         run.create_folder()
@@ -85,6 +117,64 @@ def main(argv: list[str] | None = None) -> int:
         return run.execute()
     except JoyRLError as error:
         return _report(error)
+
+
+def _list(args: argparse.Namespace) -> int:
+    """``--list``: the algorithms, the presets and the project's env ids, on stdout."""
+    given = [f"--{flag}" for flag in (*SHORTHANDS, "yaml") if getattr(args, flag) is not None] + args.overrides
+    if given:
+        raise ConfigError(f"--list takes no other arguments (got {' '.join(given)}); run python main.py --list")
+    env_rows = [(env_id, *_time_limit_and_entry_point(env_id)) for env_id in project_env_ids()]
+    sections = [
+        _table("Algorithms (algos/; --algo NAME)", ("name", "observation spaces", "action spaces"), algorithm_spaces()),
+        _table("Presets (config/presets/; --yaml FILE)", ("file", "algorithm", "env id"), preset_runs()),
+        _table("Custom envs (envs/; --env ID)", ("id", "time limit", "entry point"), env_rows),
+    ]
+    sys.stdout.write("\n".join(sections))
+    return 0
+
+
+def algorithm_spaces() -> list[tuple[str, str, str]]:
+    """(name, observation spaces, action spaces) of each algorithm: its Agent's ``supported_*_spaces``, or 'any'."""
+    rows = []
+    for name in available(paths.ALGOS_DIR, "agent.py"):
+        try:
+            agent = importlib.import_module(f"algos.{name}.agent").Agent
+        except Exception as error:  # noqa: BLE001  (a broken folder is listed, not fatal)
+            rows.append((name, "?", f"cannot import: {type(error).__name__}: {error}"[:80]))
+            continue
+        spaces = [getattr(agent, f"supported_{role}_spaces", None) for role in ("observation", "action")]
+        rows.append((name, *(", ".join(kinds) if kinds else "any" for kinds in spaces)))
+    return rows
+
+
+def preset_runs() -> list[tuple[str, str, str]]:
+    """(file name, algo_name, env id) of each preset in config/presets/."""
+    rows, general_defaults = [], importlib.import_module("config.config").GeneralConfig
+    for path in sorted(PRESETS_DIR.glob("*.yaml")):
+        try:
+            data = read_yaml(path)
+            general = data.get("general_cfg", {})
+            env_name = general.get("env_name", general_defaults.env_name)
+            env_id = data.get("env_cfg", {}).get("id") or env_config_class(env_name).id
+            rows.append((path.name, str(general.get("algo_name", general_defaults.algo_name)), str(env_id)))
+        except (ConfigError, AttributeError, ImportError) as error:
+            rows.append((path.name, "?", str(error)[:80]))
+    return rows
+
+
+def _time_limit_and_entry_point(env_id: str) -> tuple[str, str]:
+    spec = gym.registry[env_id]
+    limit = "none" if spec.max_episode_steps is None else str(spec.max_episode_steps)
+    return limit, str(spec.entry_point)
+
+
+def _table(title: str, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    """``title:`` over an aligned plain-text table of ``header`` and ``rows``."""
+    lines = [header, *rows]
+    widths = [max(len(str(line[column])) for line in lines) for column in range(len(header))]
+    text = ["  " + "  ".join(f"{str(cell):<{width}}" for cell, width in zip(line, widths, strict=True)) for line in lines]
+    return "\n".join([f"{title}:", *(line.rstrip() for line in text)]) + "\n"
 
 
 def _report(error: JoyRLError) -> int:

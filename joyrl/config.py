@@ -15,6 +15,7 @@ span several keys, raising ``InvalidValue(key, message)`` or ValueError.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import importlib
@@ -27,11 +28,14 @@ from typing import Any
 import yaml
 
 from joyrl import paths
-from joyrl.envs import check_env_id
+from joyrl.envs import check_env_id, close_matches
 from joyrl.errors import ConfigError
 from joyrl.validation import InvalidValue, coerce, load_yaml
 
 SECTIONS = ("general_cfg", "algo_cfg", "env_cfg")
+PRESETS_DIR = paths.ROOT / "config" / "presets"
+# What a loaded run brings besides its whole algo_cfg and env_cfg: the rest of general_cfg is this run's.
+RUN_GENERAL_KEYS = ("algo_name", "env_name", "max_step")
 
 
 class Config(types.SimpleNamespace):
@@ -95,7 +99,7 @@ def available(package_dir: Path, required_file: str = "config.py") -> list[str]:
 def algo_config_class(algo_name: str) -> type:
     names = available(paths.ALGOS_DIR, "agent.py")
     if algo_name not in names:
-        close = difflib.get_close_matches(algo_name, names, n=1, cutoff=0.3)
+        close = close_matches(algo_name, names, n=1, cutoff=0.3)
         hint = f"did you mean {close[0]}? " if close else ""
         raise ConfigError(f"unknown algorithm {algo_name!r}: {hint}available in algos/: {', '.join(names)}")
     return _load_class("algos", algo_name, "AlgoConfig")
@@ -117,8 +121,8 @@ def env_config_class(env_name: str) -> type:
 def read_yaml(path: str | Path) -> dict[str, dict[str, Any]]:
     """Read a three-section YAML file; every problem is one ConfigError naming the file."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"YAML file {str(path)!r} not found; give a path such as config/presets/CartPole-v1_DQN.yaml")
+    if not _is_file(path):
+        raise ConfigError(f"YAML file {str(path)!r} not found; {_yaml_hint(path)}")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -144,6 +148,34 @@ def read_yaml(path: str | Path) -> dict[str, dict[str, Any]]:
         elif not isinstance(content, dict):
             raise ConfigError(f"{path}: section {section} must be a mapping of key: value")
     return data
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte
+        return False
+
+
+def _yaml_hint(path: Path) -> str:
+    """'did you mean ...?' with the closest YAML file name in the same folder (else in config/presets/)."""
+    for folder, shown in ((path.parent, path.parent), (PRESETS_DIR, _shown(PRESETS_DIR))):
+        try:
+            names = sorted(child.name for child in folder.iterdir() if child.suffix in (".yaml", ".yml") and child.is_file())
+        except (OSError, ValueError):  # no such folder
+            continue
+        close = close_matches(path.name, names, n=1)
+        if close:
+            return f"did you mean {shown / close[0]}?"
+    return "give a path such as config/presets/CartPole-v1_DQN.yaml"
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working folder when it is inside it, else absolute."""
+    try:
+        return path.relative_to(Path.cwd())
+    except (ValueError, OSError):
+        return path
 
 
 def parse_override(text: str) -> tuple[str, str, str]:
@@ -183,8 +215,9 @@ def resolve(layers: list[Layer]) -> Config:
     }
     sections: dict[str, dict[str, Any]] = {}
     sources: dict[str, str] = {}
+    chosen_by = {"algo_cfg": (algo_name, algo_where), "env_cfg": (env_name, env_where)}
     for section in SECTIONS:
-        sections[section] = _merge_section(section, classes, layers, sources)
+        sections[section] = _merge_section(section, classes, layers, sources, chosen_by.get(section))
 
     owners: dict[str, str] = {}
     for section, values in sections.items():
@@ -227,12 +260,21 @@ def _with_where(where: str, load: Any, name: str) -> type:
         raise ConfigError(f"{where}: {error}") from None
 
 
+def _chosen_note(section: str, chosen_by: tuple[str, str] | None, layer: Layer) -> str:
+    """Which config class a section's keys come from, when another file chose it (a loaded run's, say)."""
+    if chosen_by is None or chosen_by[1].startswith(("defaults:", f"{layer.name}:")):
+        return ""
+    return f" ({section} of {chosen_by[0]}, set at {chosen_by[1]})"
+
+
 def _general_config_class() -> type:
     module = importlib.import_module("config.config")
     return module.GeneralConfig
 
 
-def _merge_section(section: str, classes: dict[str, type], layers: list[Layer], sources: dict[str, str]) -> dict[str, Any]:
+def _merge_section(
+    section: str, classes: dict[str, type], layers: list[Layer], sources: dict[str, str], chosen_by: tuple[str, str] | None
+) -> dict[str, Any]:
     keys = schema(classes[section])
     values = {}
     for key, default in defaults(classes[section]).items():  # defaults are checked too, and get their declared type
@@ -246,13 +288,104 @@ def _merge_section(section: str, classes: dict[str, type], layers: list[Layer], 
             if key not in keys:
                 owner = next((other for other, cls in classes.items() if other != section and key in schema(cls)), None)
                 hint = f"it belongs in {owner}" if owner else _suggest(str(key), list(keys))
-                raise ConfigError(f"{where} is not a known key; {hint}")
+                raise ConfigError(f"{where} is not a known key; {hint}{_chosen_note(section, chosen_by, layer)}")
             try:
                 values[key] = coerce(raw, keys[key], from_text=layer.from_text)
             except ValueError as error:
                 raise ConfigError(f"{where}: {error}") from None
             sources[key] = layer.name
     return values
+
+
+# ---------------------------------------------------------------- a loaded run's own configuration
+
+
+def loaded_run_layer(layers: list[Layer]) -> Layer | None:
+    """The layer the run named by ``load_path`` brings, from its config.yaml; None when there is no such run.
+
+    It holds the run's algo_name, env_name and max_step and its whole algo_cfg and env_cfg, so that
+    ``--load RUN`` tests RUN as it was trained; put it between the ``--yaml`` file and the command line.
+    A layer of ``layers`` naming another algo_name or env id than the run's is a ConfigError.
+    """
+    load_path = _last_general_value(layers, "load_path")
+    if not load_path:
+        return None
+    folder = run_folder(load_path, tasks_dir_path(_last_general_value(layers, "tasks_dir")))
+    if folder is None:
+        return None  # a bare checkpoint file, or nothing at all: the runner reads or reports it
+    path = folder / "config.yaml"
+    saved = read_yaml(path)
+    general = saved.get("general_cfg", {})
+    values = {
+        "general_cfg": {key: general[key] for key in RUN_GENERAL_KEYS if key in general},
+        "algo_cfg": saved.get("algo_cfg", {}),
+        "env_cfg": saved.get("env_cfg", {}),
+    }
+    _check_agrees(load_path, values, layers)
+    return Layer(str(path), values)
+
+
+def tasks_dir_path(tasks_dir: str | None) -> Path:
+    """Where run folders are: ``tasks_dir``, relative paths starting at the project root."""
+    path = Path(_general_config_class().tasks_dir if tasks_dir is None else tasks_dir)
+    with contextlib.suppress(RuntimeError):  # no home folder to expand ~ to
+        path = path.expanduser()
+    return path if path.is_absolute() else paths.ROOT / path
+
+
+def run_folder(load_path: str, tasks_dir: Path) -> Path | None:
+    """The run folder ``load_path`` names, when it holds a config.yaml; else None.
+
+    ``load_path`` is looked up as the runner does (joyrl.checkpoints.resolve_load_path): as a path,
+    then under ``tasks_dir``; the first that exists counts. It may be a run folder, its models/
+    folder, or a checkpoint file in models/.
+    """
+    candidates = [Path(load_path).expanduser()]
+    if not candidates[0].is_absolute():
+        candidates.append(tasks_dir / load_path)
+    try:
+        for candidate in candidates:
+            if candidate.is_file():
+                candidate = candidate.resolve()
+                folder = candidate.parent.parent if candidate.parent.name == "models" else None
+            elif candidate.is_dir():
+                candidate = candidate.resolve()
+                folder = candidate.parent if candidate.name == "models" else candidate
+            else:
+                continue
+            return folder if folder is not None and (folder / "config.yaml").is_file() else None
+    except (OSError, ValueError, RuntimeError):  # a name too long, a NUL byte, a symlink loop
+        return None
+    return None
+
+
+def _last_general_value(layers: list[Layer], key: str) -> Any:
+    """The value of ``general_cfg.key`` the last layer setting it gives, typed; None when unset or invalid."""
+    value = None
+    for layer in layers:
+        if key in layer.values.get("general_cfg", {}):
+            try:
+                annotation = schema(_general_config_class())[key]
+                value = coerce(layer.values["general_cfg"][key], annotation, from_text=layer.from_text)
+            except (ValueError, KeyError):
+                value = None  # resolve() reports it
+    return value
+
+
+def _check_agrees(load_path: str, run: dict[str, dict[str, Any]], layers: list[Layer]) -> None:
+    """A layer naming another algorithm or env id than the loaded run's: one ConfigError line."""
+    algo, env_id = run["general_cfg"].get("algo_name"), run["env_cfg"].get("id")
+    for layer in layers:
+        for section, key, theirs in (("general_cfg", "algo_name", algo), ("env_cfg", "id", env_id)):
+            value = layer.values.get(section, {}).get(key)
+            if value is None or theirs is None or value == theirs:
+                continue
+            what = "algo_name" if key == "algo_name" else "env id"
+            who = "the command line" if layer.name == "command line" else layer.name
+            raise ConfigError(
+                f"--load {load_path}: that run is {algo or '?'} on {env_id or '?'}, but {who} sets {what} {value}; "
+                "drop one of them"
+            )
 
 
 def to_yaml(cfg: Config) -> str:

@@ -19,6 +19,10 @@ from joyrl.errors import ConfigError, JoyRLError
 # The evaluation env draws from a stream apart from the training env's.
 EVAL_SEED_OFFSET = 10_000
 ACTION_MASK = "action_mask"  # the observation part (and info key) holding a legal-action mask: 1 legal, 0 illegal
+# The per-episode cap (a truncation) of an env registered without a time limit when max_step is -1
+# (CliffWalking-v1, most users' own envs): without one, a greedy policy walking into a wall never ends
+# its episode. Read at call time (tests lower it); max_step > 0 replaces it.
+DEFAULT_MAX_STEP = 10_000
 
 
 class SeedOnFirstReset(gym.Wrapper):
@@ -190,24 +194,85 @@ def _register_atari() -> None:
     gym.register_envs(ale_py)
 
 
+def close_matches(name: str, valid: list[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """Up to ``n`` of ``valid`` close to ``name``, ignoring case; a case-only difference comes first."""
+    by_lower: dict[str, list[str]] = {}
+    for candidate in valid:
+        by_lower.setdefault(candidate.lower(), []).append(candidate)
+    found = list(by_lower.get(name.lower(), []))
+    for close in difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=cutoff):
+        found.extend(candidate for candidate in by_lower[close] if candidate not in found)
+    return found[:n]
+
+
+def split_env_id(env_id: str) -> tuple[str | None, str]:
+    """Gymnasium's ``module:EnvId`` form as (module, EnvId); (None, env_id) without a module."""
+    module, colon, name = env_id.partition(":")
+    return (module, name) if colon else (None, env_id)
+
+
+def env_display_name(env_id: str) -> str:
+    """The id without its ``module:`` prefix, with '/' as '-': for run folder names."""
+    return split_env_id(env_id)[1].replace("/", "-")
+
+
 def check_env_id(env_id: str) -> None:
-    """Raise ConfigError for an id Gymnasium does not know, suggesting close ones."""
+    """Raise ConfigError for an id Gymnasium does not know, suggesting close ones.
+
+    ``module:EnvId`` imports ``module`` first (its import registers ``EnvId``), as ``gymnasium.make`` does.
+    """
     importlib.import_module("envs")  # registers the project's custom environments
-    if env_id.startswith("ALE/") and env_id not in gym.registry:
+    module, name = split_env_id(env_id)
+    if module is not None:
+        _import_env_module(module, env_id)
+    if name.startswith("ALE/") and name not in gym.registry:
         _register_atari()
-    if env_id in gym.registry:
+    if name in gym.registry:
         return
-    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+    prefix = "" if module is None else f"{module}:"
+    close = [prefix + close_id for close_id in close_matches(name, list(gym.registry))]
     hint = f"did you mean {' or '.join(close)}?" if close else "see gymnasium.pprint_registry() for the ids"
-    raise ConfigError(f"unknown env id {env_id!r}; {hint}")
+    where = "" if module is None else f" (importing {module} did not register {name})"
+    raise ConfigError(f"unknown env id {env_id!r}{where}; {hint}")
+
+
+def _import_env_module(module: str, env_id: str) -> None:
+    """Import the module of a ``module:EnvId`` id; one ConfigError line when it cannot be."""
+    if ":" in env_id.partition(":")[2]:
+        raise ConfigError(f"env id {env_id!r} has more than one ':'; write module:EnvId, e.g. mypackage.envs:MyEnv-v0")
+    try:
+        importlib.import_module(module)
+    except (ImportError, ValueError, TypeError) as error:  # not found, a dependency missing, an empty or relative name
+        raise ConfigError(
+            f"env id {env_id!r}: cannot import the module {module!r} ({error}); "
+            "check its name and that it can be imported from the project root"
+        ) from None
+
+
+def registered_spec(env_id: str) -> gym.envs.registration.EnvSpec | None:
+    """The registry entry of ``env_id`` (``module:`` prefix ignored; call ``check_env_id`` first), or None."""
+    return gym.registry.get(split_env_id(env_id)[1])
+
+
+def default_cap(cfg: Any) -> int | None:
+    """``DEFAULT_MAX_STEP`` when it caps ``cfg.id``'s episodes (no time limit of its own, max_step -1), else None."""
+    if cfg.max_step > 0 or "max_episode_steps" in cfg.kwargs:
+        return None
+    spec = registered_spec(cfg.id)
+    if spec is None or spec.max_episode_steps is not None:
+        return None
+    if spec.id.startswith("ALE/") or "max_num_frames_per_episode" in spec.kwargs:
+        return None  # Atari games end on their own frame limit, counted in raw frames
+    return DEFAULT_MAX_STEP
 
 
 def make_env(cfg: Any, seed: int | None, render_mode: str | None = None) -> gym.Env:
     """Build ``cfg.id`` with ``cfg.kwargs``, the per-episode cap and the wrappers, seeded once.
 
-    ``cfg.max_step > 0`` replaces the env's own time limit; reaching it truncates the
-    episode (``truncated=True``, never ``terminated``). The env is wrapped in
-    ``FaultTolerantEnv``; a rebuilt env gets a fresh seed derived from ``seed``.
+    ``cfg.max_step > 0`` replaces the env's own time limit; an env registered without one
+    gets ``DEFAULT_MAX_STEP`` (10,000; see ``default_cap``). Reaching the cap truncates the
+    episode (``truncated=True``, never ``terminated``). ``cfg.id`` may be ``module:EnvId``.
+    The env is wrapped in ``FaultTolerantEnv``; a rebuilt env gets a fresh seed derived from ``seed``.
     """
     check_env_id(cfg.id)
 
@@ -220,8 +285,9 @@ def make_env(cfg: Any, seed: int | None, render_mode: str | None = None) -> gym.
 
 def _build_env(cfg: Any, seed: int | None, render_mode: str | None) -> gym.Env:
     make_kwargs = dict(cfg.kwargs)
-    if cfg.max_step > 0:
-        make_kwargs["max_episode_steps"] = cfg.max_step
+    cap = cfg.max_step if cfg.max_step > 0 else default_cap(cfg)
+    if cap is not None:
+        make_kwargs["max_episode_steps"] = cap
     mode = render_mode if render_mode is not None else cfg.render_mode
     try:
         env = gym.make(cfg.id, render_mode=mode, **make_kwargs)
@@ -233,6 +299,16 @@ def _build_env(cfg: Any, seed: int | None, render_mode: str | None) -> gym.Env:
         raise JoyRLError(f"{cfg.id} needs a package that is not installed: {error}") from None
     env = _apply_wrappers(env, cfg.wrappers)
     return SeedOnFirstReset(env, seed)
+
+
+def project_env_ids() -> list[str]:
+    """The ids the project's ``envs/`` package registers (their entry points start with ``envs.``)."""
+    importlib.import_module("envs")
+    return sorted(
+        env_id
+        for env_id, spec in gym.registry.items()
+        if isinstance(spec.entry_point, str) and spec.entry_point.startswith("envs.")
+    )
 
 
 def space_kind(space: spaces.Space) -> str:

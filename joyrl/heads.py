@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -84,6 +85,17 @@ def reset_noise(module: nn.Module) -> None:
     for layer in module.modules():
         if isinstance(layer, NoisyLinear):
             layer.reset_noise()
+
+
+def noisy_forward(network: nn.Module, observation: Any, explore: bool) -> torch.Tensor:
+    """``network(observation)`` under fresh noise (``explore``), or under its mean weights µ alone (greedy)."""
+    if explore:
+        reset_noise(network)
+        return network(observation)
+    network.eval()  # NoisyLinear uses µ alone in eval mode
+    output = network(observation)
+    network.train()
+    return output
 
 
 def noisy_copy(net: nn.Sequential, sigma0: float = 0.5, n_layers: int | None = None) -> nn.Sequential:

@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from joyrl.contracts import BaseTrainer
 from joyrl.envs import reset_rng_state, set_reset_rng_state
 
 
@@ -37,18 +38,17 @@ class Episode:
     n_updates: int = 0
 
 
-class StepTrainer:
+class StepTrainer(BaseTrainer):
     """One env step, one ``store_transition``, one ``update()``: off-policy and tabular agents.
 
     The agent needs ``sample_action``, ``predict_action``, ``store_transition(state,
-    action, reward, next_state, terminated)`` and ``update()``; an optional
-    ``end_episode()`` is called when an episode ends (terminated, truncated, or dropped
-    after an env failure), for agents that keep per-episode state (n-step returns,
-    recurrent hidden states).
+    action, reward, next_state, terminated)`` and ``update()``; its ``end_episode()`` is
+    called when an episode ends (terminated, truncated, or dropped after an env failure),
+    for agents that keep per-episode state (n-step returns, recurrent hidden states).
     """
 
     def __init__(self) -> None:
-        self.stop_requested = False  # set by the runner on Ctrl-C or SIGTERM
+        super().__init__()
         self.episode: Episode | None = None  # an episode stopped part-way, continued by the next call
 
     def train_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, float] | None:
@@ -73,13 +73,13 @@ class StepTrainer:
             ep_reward += float(reward)
             ep_step += 1
             if terminated or truncated:
-                end_episode(agent)
+                agent.end_episode()
                 break
             if self.stop_requested:
                 self.episode = Episode(episode.start, state, ep_reward, ep_step, actions, update_sums, n_updates)
                 return None
         means = {key: total / n_updates for key, total in update_sums.items()}
-        return {"ep_reward": ep_reward, "ep_step": ep_step, **means}
+        return {"ep_reward": ep_reward, "ep_step": ep_step, "n_updates": n_updates, **means}
 
     def state_dict(self) -> dict[str, Any]:
         """The unfinished episode (empty between episodes), as tensors and plain types."""
@@ -142,13 +142,6 @@ def _same_observation(first: Any, second: Any) -> bool:
     return np.array_equal(np.asarray(first), np.asarray(second))
 
 
-def end_episode(agent: Any) -> None:
-    """Tell an agent that keeps per-episode state that its episode is over."""
-    hook = getattr(agent, "end_episode", None)
-    if hook is not None:
-        hook()
-
-
 def run_greedy_episode(env: gym.Env, agent: Any) -> dict[str, float]:
     """One episode of ``predict_action``; nothing is stored or learned."""
     state, _ = env.reset()
@@ -159,14 +152,3 @@ def run_greedy_episode(env: gym.Env, agent: Any) -> dict[str, float]:
         ep_step += 1
         if terminated or truncated:
             return {"ep_reward": ep_reward, "ep_step": ep_step}
-
-
-def evaluate(env: gym.Env, agent: Any, trainer: Any, cfg: Any, n_episodes: int) -> dict[str, float]:
-    """Mean, std, min and max return of ``n_episodes`` test episodes."""
-    returns = np.array([trainer.test_one_episode(env, agent, cfg)["ep_reward"] for _ in range(n_episodes)])
-    return {
-        "eval_mean": float(returns.mean()),
-        "eval_std": float(returns.std()),
-        "eval_min": float(returns.min()),
-        "eval_max": float(returns.max()),
-    }

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from gymnasium.envs.registration import load_env_creator
 
+from joyrl.envs import registered_spec
+
 
 class QTable:
     """Q(s, a) for ``n_states`` x ``n_actions`` pairs, all starting at ``q_init``."""
@@ -62,7 +64,10 @@ class QTable:
 
 def supports_start_state(env_id: str) -> bool:
     """Whether the env registered as ``env_id`` declares ``supports_start_state = True`` on its class."""
-    entry_point = gym.spec(env_id).entry_point
+    spec = registered_spec(env_id)  # a ``module:EnvId`` id included
+    if spec is None:
+        return False
+    entry_point = spec.entry_point
     creator = entry_point if callable(entry_point) else load_env_creator(entry_point)
     return getattr(creator, "supports_start_state", False) is True
 

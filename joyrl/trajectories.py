@@ -5,12 +5,16 @@ trajectory is a dict of NumPy arrays over its T steps::
 
     states (T, *obs)   actions (T, *act)   rewards (T,) float32   next_states (T, *obs)
     terminated (T,) bool                   truncated (T,) bool
+
+A Dict observation gives ``states`` and ``next_states`` as dicts of such arrays, one per part.
+With a vector-env trainer every sub-env records its episodes into the same files.
 """
 
 from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -68,11 +72,27 @@ class TrajectoryCollector(gym.Wrapper):
             self._steps[field].append(value)
         self._state = next_state
         if terminated or truncated:
-            trajectory = {field: np.asarray(values) for field, values in self._steps.items()}
+            trajectory = {field: stacked(values) for field, values in self._steps.items()}
             trajectory["rewards"] = trajectory["rewards"].astype(np.float32)
             self.writer.add(trajectory)
             self._steps = {field: [] for field in FIELDS}
         return next_state, reward, terminated, truncated, info
+
+
+def stacked(values: list[Any]) -> Any:
+    """(T, ...) arrays of a field's T values; Dict observations part by part."""
+    if values and isinstance(values[0], dict):
+        return {name: np.asarray([value[name] for value in values]) for name in values[0]}
+    return np.asarray(values)
+
+
+def recording_like(template: gym.Env, env: gym.Env) -> gym.Env:
+    """``env`` recording its trajectories into the same writer as ``template``, when ``template`` records any."""
+    while isinstance(template, gym.Wrapper):
+        if isinstance(template, TrajectoryCollector):
+            return TrajectoryCollector(env, template.writer)
+        template = template.env
+    return env
 
 
 def load_trajectories(path: Path) -> list[dict[str, np.ndarray]]:

@@ -14,15 +14,17 @@ the losses (joyrl/rollout.py), and out of the episode's return, length and the e
 The agent needs ``sample_action(states)`` on the batch of observations (returning the env
 actions), ``store_transition(rewards, next_states, terminated, truncated, valid)`` for the
 step just taken with those actions (each (n_envs,)), ``update()`` and ``predict_action(state)``
-on one observation; an optional ``drop_rollout()`` forgets an unfinished rollout.
+on one observation; its ``drop_rollout()`` forgets an unfinished rollout.
 
 Each ``train_one_episode`` call steps the envs until one episode ends and returns it:
-``{"ep_reward": raw return, "ep_step": length, "env_steps": valid steps of all sub-envs so
-far, **means of the update stats since the previous result}``. Episodes that end at the same
-step are queued and returned by the next calls without stepping.
+``{"ep_reward": raw return, "ep_step": length, "env_steps_taken": valid steps of all sub-envs
+since the previous result, "n_updates": updates since then, **means of their statistics}``;
+the run's counters (joyrl/counters.py) add them up, so a resumed run continues its count.
+Episodes that end at the same step are queued and returned by the next calls without stepping.
+With trajectory collection, sub-envs 1..n-1 record into the same files as sub-env 0.
 
-Resuming from a checkpoint is not step-exact: the trainer keeps no state (``state_dict`` is
-empty), so a resumed run starts new episodes in every sub-env and a new rollout; the agent's
+Resuming from a checkpoint is not step-exact: the trainer keeps no state (BaseTrainer's empty
+``state_dict``), so a resumed run starts new episodes in every sub-env and a new rollout; the agent's
 own state (networks, optimiser, normalisers, counters) is restored.
 """
 
@@ -35,20 +37,23 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import SyncVectorEnv
 
+from joyrl.contracts import BaseTrainer
 from joyrl.envs import EnvFailure, make_env
 from joyrl.loops import run_greedy_episode
+from joyrl.trajectories import recording_like
 
 
-class VectorTrainer:
+class VectorTrainer(BaseTrainer):
     """Steps ``cfg.n_envs`` envs with the agent's behaviour policy; returns one finished episode per call."""
 
     def __init__(self) -> None:
-        self.stop_requested = False  # set by the runner on Ctrl-C or SIGTERM
+        super().__init__()
         self.envs: SyncVectorEnv | None = None
         self.first_env: gym.Env | None = None  # the runner's env, sub-env 0
         self.states: Any = None  # the observations the agent acts on next; None = reset the envs first
         self.finished: deque[dict[str, float]] = deque()  # episodes ended but not yet returned
-        self.env_steps = 0
+        self.env_steps = 0  # valid steps of all sub-envs
+        self.reported_steps = 0  # env_steps when the last finished episode was queued
 
     def train_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, float] | None:
         """Step the envs until an episode ends (or one is queued); None when a stop request came first."""
@@ -79,7 +84,7 @@ class VectorTrainer:
             self.states = next_states
             self._count(rewards, terminated | truncated, valid)
         means = {key: total / n_updates for key, total in update_sums.items()}
-        self.finished[0].update(means)
+        self.finished[0].update(means, n_updates=n_updates)
         return self.finished.popleft()
 
     def _build(self, env: gym.Env, cfg: Any) -> None:
@@ -88,7 +93,9 @@ class VectorTrainer:
             for sub_env in self.envs.envs[1:]:
                 sub_env.close()
         seed = cfg.seed if cfg.seed > 0 else None
-        factories = [lambda: env] + [lambda i=i: make_env(cfg, None if seed is None else seed + i) for i in range(1, cfg.n_envs)]
+        factories = [lambda: env] + [
+            lambda i=i: recording_like(env, make_env(cfg, None if seed is None else seed + i)) for i in range(1, cfg.n_envs)
+        ]
         self.envs = SyncVectorEnv(factories)
         self.first_env = env
         self.states = None
@@ -106,25 +113,15 @@ class VectorTrainer:
         self.lengths += valid
         self.env_steps += int(valid.sum())
         for i in np.flatnonzero(dones):
-            self.finished.append(
-                {"ep_reward": float(self.returns[i]), "ep_step": int(self.lengths[i]), "env_steps": self.env_steps}
-            )
+            taken, self.reported_steps = self.env_steps - self.reported_steps, self.env_steps
+            self.finished.append({"ep_reward": float(self.returns[i]), "ep_step": int(self.lengths[i]), "env_steps_taken": taken})
             self.returns[i], self.lengths[i] = 0.0, 0
         self.autoreset = dones
 
     def _drop(self, agent: Any) -> None:
         """After an env failure: forget the rollout and the unfinished episodes; the next call resets every sub-env."""
-        drop_rollout = getattr(agent, "drop_rollout", None)
-        if drop_rollout is not None:
-            drop_rollout()
+        agent.drop_rollout()
         self.states = None
 
     def test_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, float]:
         return run_greedy_episode(env, agent)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Nothing: a resumed run starts new episodes (see the module docstring)."""
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any], env: gym.Env) -> bool:
-        return True

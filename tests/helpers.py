@@ -35,6 +35,8 @@ TINY_DQN = [
     SMALL_NET,
 ]
 
+NO_WRAPPERS = "env_cfg.wrappers=[]"  # resuming a run stopped by a test wrapper: its config.yaml brings the wrapper
+
 RES_COLUMNS = ["episode", "env_steps", "reward", "length", "seconds"]
 
 

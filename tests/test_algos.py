@@ -79,7 +79,7 @@ def test_algorithm_same_seed_same_results(algo_runs):
 
 def test_algorithm_test_mode_loads_its_checkpoint(algo_runs, cli):
     algo, folder, _ = algo_runs
-    result = cli(*smoke_args(algo), "--mode", "test", "--load", folder, "general_cfg.max_episode=2")
+    result = cli(*smoke_args(algo), "--mode", "test", "--load", folder, "general_cfg.play_episodes=2")
     assert result.code == 0
     assert len(read_csv(result.folder / "results" / "res.csv")) == 2
 
@@ -108,7 +108,7 @@ def test_copied_folder_is_an_algorithm(copy_algo, cli):
     assert result.code == 0
     assert result.folder.name.startswith(f"Train_CartPole-v1_{name}_")
     assert torch.load(result.folder / "models" / "last.pt", weights_only=True)["algo_name"] == name
-    tested = cli(*TINY_DQN, "--algo", name, "--mode", "test", "--load", result.folder, "general_cfg.max_episode=1")
+    tested = cli(*TINY_DQN, "--algo", name, "--mode", "test", "--load", result.folder, "general_cfg.play_episodes=1")
     assert tested.code == 0
 
 
@@ -126,7 +126,7 @@ def test_qlearning_preset_reaches_the_optimal_return(qlearning_run):
 
 
 def test_qlearning_preset_run_tests_at_the_optimal_return(qlearning_run, cli):
-    result = cli("--yaml", QLEARNING_PRESET, "--mode", "test", "--load", qlearning_run, "general_cfg.max_episode=5")
+    result = cli("--yaml", QLEARNING_PRESET, "--mode", "test", "--load", qlearning_run, "general_cfg.play_episodes=5")
     assert result.code == 0
     rows = read_csv(result.folder / "results" / "res.csv")
     assert [float(row["reward"]) for row in rows] == [-13.0] * 5

@@ -118,7 +118,18 @@ def test_play_modes_need_a_load_path(cli, tmp_path, mode):
 @pytest.mark.parametrize("mode", ["test", "render", "collect"])
 def test_qlearning_checkpoint_loaded_by_dqn(cli, tmp_path, qlearning_run, mode):
     result = cli("--algo", "DQN", "--env", "CartPole-v1", "--mode", mode, "--load", qlearning_run, SMALL_NET)
+    assert_rejected(result, tmp_path, "that run is QLearning on CliffWalking-v1", "the command line sets algo_name DQN")
+    bare = bare_checkpoint(qlearning_run, tmp_path)  # no config.yaml beside it: the checkpoint itself refuses
+    result = cli("--algo", "DQN", "--env", "CartPole-v1", "--mode", mode, "--load", bare, SMALL_NET)
     assert_rejected(result, tmp_path, "saved by QLearning, not DQN", "--algo QLearning")
+
+
+def bare_checkpoint(run, tmp_path):
+    """A copy of the run's best.pt outside any run folder (and outside tmp_path, which must stay empty)."""
+    path = tmp_path.parent / f"{tmp_path.name}_bare" / "best.pt"
+    path.parent.mkdir(exist_ok=True)
+    shutil.copy(run / "models" / "best.pt", path)
+    return path
 
 
 @pytest.mark.parametrize("mode", ["test", "render", "collect"])
@@ -130,11 +141,15 @@ def test_dqn_checkpoint_with_other_network_sizes(cli, tmp_path, dqn_run, mode):
 
 def test_dqn_checkpoint_on_another_env(cli, tmp_path, dqn_run):
     result = cli("--mode", "test", "--env", "Acrobot-v1", "--load", dqn_run, SMALL_NET)
+    assert_rejected(result, tmp_path, "the command line sets env id Acrobot-v1")
+    result = cli("--mode", "test", "--env", "Acrobot-v1", "--load", bare_checkpoint(dqn_run, tmp_path), SMALL_NET)
     assert_rejected(result, tmp_path, "does not fit")
 
 
 def test_incompatible_checkpoint_for_continued_training(cli, tmp_path, qlearning_run):
     result = cli("general_cfg.load_checkpoint=true", "--load", qlearning_run, SMALL_NET)
+    assert_rejected(result, tmp_path, "algo_cfg.value_layers is not a known key", "algo_cfg of QLearning")
+    result = cli("general_cfg.load_checkpoint=true", "--load", bare_checkpoint(qlearning_run, tmp_path), SMALL_NET)
     assert_rejected(result, tmp_path, "saved by QLearning")
 
 

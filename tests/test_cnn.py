@@ -178,7 +178,7 @@ def test_dqn_cnn_trains_on_pixel_catch_and_tests_its_checkpoint(cli):
     agent_state = torch.load(result.folder / "models" / "last.pt", weights_only=True)["agent"]
     assert agent_state["policy_net"]["1.weight"].shape == (4, 1, 4, 4)  # after ScaleUint8, the conv2d on 1 channel
     assert agent_state["update_count"] > 0
-    tested = cli(*TINY_DQN_CNN, "--mode", "test", "--load", result.folder, "general_cfg.max_episode=2")
+    tested = cli(*TINY_DQN_CNN, "--mode", "test", "--load", result.folder, "general_cfg.play_episodes=2")
     assert tested.code == 0, tested.err
     assert [row["length"] for row in read_csv(tested.folder / "results" / "res.csv")] == ["8", "8"]
 

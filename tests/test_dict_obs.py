@@ -20,7 +20,7 @@ from joyrl.envs import ActionMaskObservation
 from joyrl.errors import ConfigError
 from joyrl.networks import DictBody, ObservationTensor, build_body, build_mlp, dict_format, legal_only
 from joyrl.runner import Run
-from tests.helpers import ROOT, read_csv, without_seconds
+from tests.helpers import NO_WRAPPERS, ROOT, read_csv, without_seconds
 
 PRESET = str(ROOT / "config" / "presets" / "TreasureHunt-Small-v0_DQN.yaml")
 CONV = {"layer_type": "conv2d", "layer_size": [4], "kernel_size": 3, "stride": 2}
@@ -308,13 +308,14 @@ def test_dqn_trains_on_treasure_hunt_and_resumes_exactly_from_a_stop_mid_episode
     signal = "env_cfg.wrappers=[{name: 'tests.faulty_env:SignalAtStep', kwargs: {step: 237}}]"
     stopped = cli(*exact, signal)
     assert stopped.code == 130
-    resumed = cli(*exact, "general_cfg.load_checkpoint=true", "--load", stopped.folder)
+    # the loaded run's env_cfg comes with it: drop the wrapper that stopped it
+    resumed = cli(*exact, "general_cfg.load_checkpoint=true", "--load", stopped.folder, NO_WRAPPERS)
     assert resumed.code == 0 and "with its replay memory" in resumed.err
     for name in ("res.csv", "eval.csv", "train_stats.csv"):
         expected = without_seconds(read_csv(whole.folder / "results" / name))
         assert without_seconds(read_csv(resumed.folder / "results" / name)) == expected, name
 
-    tested = cli(*TINY, "--mode", "test", "--load", whole.folder, "general_cfg.max_episode=1")
+    tested = cli(*TINY, "--mode", "test", "--load", whole.folder, "general_cfg.play_episodes=1")
     assert tested.code == 0, tested.err
 
 

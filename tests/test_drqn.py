@@ -295,6 +295,6 @@ def test_cli_smoke_run_trains_and_tests(cli):
     assert (result.folder / "models" / "last.pt").is_file()
     assert int(read_csv(result.folder / "results" / "res.csv")[-1]["env_steps"]) >= 300
     assert any(row.get("loss") for row in read_csv(result.folder / "results" / "train_stats.csv"))
-    tested = cli(*args, *TINY, "--mode", "test", "--load", result.folder, "general_cfg.max_episode=2")
+    tested = cli(*args, *TINY, "--mode", "test", "--load", result.folder, "general_cfg.play_episodes=2")
     assert tested.code == 0
     assert len(read_csv(tested.folder / "results" / "res.csv")) == 2

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import joyrl.runner
+import joyrl.checkpoints
+import joyrl.logs
 from joyrl.envs import EnvFailure, make_env
 from joyrl.logs import close_logger, get_logger
 from tests.helpers import TINY_DQN, read_csv
@@ -74,7 +75,7 @@ def test_too_many_failures_in_a_row_stop_the_run_with_everything_saved(cli):
 
 
 def test_a_full_disk_during_training_stops_cleanly_keeping_the_rows_written(cli, monkeypatch):
-    real_write, writes = joyrl.runner.CSVRecorder.write, []
+    real_write, writes = joyrl.logs.CSVRecorder.write, []
 
     def write_until_full(recorder, row):
         if recorder.path.name == "res.csv":
@@ -83,7 +84,7 @@ def test_a_full_disk_during_training_stops_cleanly_keeping_the_rows_written(cli,
             writes.append(row)
         real_write(recorder, row)
 
-    monkeypatch.setattr(joyrl.runner.CSVRecorder, "write", write_until_full)
+    monkeypatch.setattr(joyrl.logs.CSVRecorder, "write", write_until_full)
     result = cli(*TINY_DQN)
     assert result.code == 1
     assert "Traceback" not in result.err
@@ -96,7 +97,7 @@ def test_a_checkpoint_that_cannot_be_written_is_reported_not_raised(cli, monkeyp
     def disk_full(path, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(joyrl.runner, "save_checkpoint", disk_full)
+    monkeypatch.setattr(joyrl.checkpoints, "save_checkpoint", disk_full)
     result = cli(*TINY_DQN)
     assert result.code == 1
     assert "Traceback" not in result.err

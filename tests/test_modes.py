@@ -88,12 +88,12 @@ def test_stop_at_eval_without_online_eval_is_a_config_error(cli):
     assert "stop_at_eval needs online_eval" in result.err
 
 
-def test_an_env_without_a_time_limit_gets_a_warning_to_set_max_step(cli):
+def test_an_env_without_a_time_limit_is_capped_and_says_so_once(cli):
     unlimited = cli(
         "--algo", "QLearning", "--env", "CliffWalking-v1", "general_cfg.max_episode=2", "general_cfg.online_eval=false"
     )
     assert unlimited.code == 0
-    assert "CliffWalking-v1 has no time limit and max_step is -1" in unlimited.err
+    assert unlimited.err.count("CliffWalking-v1 has no time limit: each episode is truncated at 10,000 steps") == 1
     capped = cli("--yaml", QLEARNING_PRESET, "general_cfg.max_episode=2")  # the preset sets max_step
     assert "no time limit" not in capped.err
 
@@ -129,7 +129,7 @@ def test_test_mode_loads_a_run(cli, tmp_path, dqn_run, how):
         "name": (dqn_run.name, tasks / dqn_run.name / "models" / "best.pt"),
         "checkpoint": (dqn_run / "models" / "last.pt", dqn_run / "models" / "last.pt"),
     }[how]
-    result = cli("--mode", "test", "--load", load, SMALL_NET, "general_cfg.max_episode=3", tasks_dir=tasks)
+    result = cli("--mode", "test", "--load", load, SMALL_NET, "general_cfg.play_episodes=3", tasks_dir=tasks)
     assert result.code == 0
     assert result.folder.name.startswith("Test_CartPole-v1_DQN_")
     assert f"loaded {loaded}" in result.err
@@ -142,7 +142,7 @@ def test_test_mode_loads_a_run(cli, tmp_path, dqn_run, how):
 
 
 def test_test_mode_is_deterministic(cli, dqn_run):
-    args = ("--mode", "test", "--load", dqn_run, SMALL_NET, "general_cfg.max_episode=3")
+    args = ("--mode", "test", "--load", dqn_run, SMALL_NET, "general_cfg.play_episodes=3")
     first, second = cli(*args), cli(*args)
     rows = [read_csv(result.folder / "results" / "res.csv") for result in (first, second)]
     assert [row["reward"] for row in rows[0]] == [row["reward"] for row in rows[1]]
@@ -152,7 +152,7 @@ def test_test_mode_is_deterministic(cli, dqn_run):
 
 
 def test_render_writes_an_animated_gif(cli, dqn_run):
-    result = cli("--mode", "render", "--load", dqn_run, SMALL_NET, "general_cfg.max_episode=2")
+    result = cli("--mode", "render", "--load", dqn_run, SMALL_NET, "general_cfg.play_episodes=2")
     assert result.code == 0
     first_length = int(read_csv(result.folder / "results" / "res.csv")[0]["length"])
     with Image.open(result.folder / "videos" / "video.gif") as gif:
@@ -194,7 +194,7 @@ def test_rgb_array_render_mode_in_train_also_writes_a_gif(cli):
 
 
 def test_collect_writes_trajectories(cli, dqn_run):
-    result = cli("--mode", "collect", "--load", dqn_run, SMALL_NET, "general_cfg.max_episode=3")
+    result = cli("--mode", "collect", "--load", dqn_run, SMALL_NET, "general_cfg.play_episodes=3")
     assert result.code == 0
     assert sorted(path.name for path in (result.folder / "traj").iterdir()) == ["trajs_0.pkl"]
     trajectories = load_trajectories(result.folder / "traj" / "trajs_0.pkl")
@@ -254,13 +254,12 @@ def test_load_checkpoint_continues_training(cli, dqn_run):
     assert last["agent"]["sample_count"] == int(rows[-1]["env_steps"])  # restored, then counted on
 
 
-def test_load_checkpoint_with_the_budget_spent_trains_no_more(cli, dqn_run):
+def test_continuing_a_run_whose_budget_is_spent_is_one_clear_line_and_no_folder(cli, tmp_path, dqn_run):
     result = cli(*TINY_DQN, "general_cfg.load_checkpoint=true", "--load", dqn_run)
-    assert result.code == 0
-    assert read_csv(result.folder / "results" / "res.csv") == read_csv(dqn_run / "results" / "res.csv")  # nothing added
-    before = checkpoint(dqn_run / "models" / "last.pt")["progress"]
-    after = checkpoint(result.folder / "models" / "last.pt")["progress"]
-    assert (after["episode"], after["env_steps"]) == (before["episode"], before["env_steps"])
+    assert result.code == 2 and result.folder is None
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1
+    assert "has used its whole budget, max_env_steps (300 env steps)" in result.err
+    assert "general_cfg.finetune=true" in result.err
 
 
 @pytest.mark.parametrize(

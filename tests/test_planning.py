@@ -186,6 +186,6 @@ def test_preset_checkpoint_holds_the_tables_and_tests_at_minus_13(cliff_plan_run
     assert state["v_table"].shape == (48,) and state["policy"].shape == (48,)
     assert state["converged"] is True and state["sweeps"] == 15
     preset = ROOT / "config/presets/CliffWalking-v1_ValueIteration.yaml"
-    result = cli("--yaml", preset, "--mode", "test", "--load", cliff_plan_run, "general_cfg.max_episode=3")
+    result = cli("--yaml", preset, "--mode", "test", "--load", cliff_plan_run, "general_cfg.play_episodes=3")
     assert result.code == 0
     assert [float(row["reward"]) for row in read_csv(result.folder / "results" / "res.csv")] == [-13.0] * 3

@@ -12,7 +12,7 @@ from algos.PER_DQN.config import AlgoConfig
 from joyrl.config import defaults
 from joyrl.prioritized import PrioritizedReplayBuffer, SumTree
 from joyrl.validation import InvalidValue
-from tests.helpers import TINY_DQN, read_csv, without_seconds
+from tests.helpers import NO_WRAPPERS, TINY_DQN, read_csv, without_seconds
 
 
 def buffer_with_priorities(priorities, alpha=1.0, capacity=None):
@@ -262,7 +262,8 @@ def test_a_per_dqn_run_stopped_and_resumed_with_its_buffer_matches_the_uninterru
     assert stopped.code == 130
     memory = torch.load(stopped.folder / "models" / "last.pt", weights_only=True)["memory"]
     assert len(memory["priorities"]) == 300 and len(set(memory["priorities"].tolist())) > 2  # refreshed by learning
-    resumed = cli(*args, "general_cfg.load_checkpoint=true", "--load", stopped.folder)
+    # the loaded run's env_cfg comes with it: drop the wrapper that stopped it
+    resumed = cli(*args, "general_cfg.load_checkpoint=true", "--load", stopped.folder, NO_WRAPPERS)
     assert resumed.code == 0
     for name in ("res.csv", "eval.csv", "train_stats.csv"):
         expected = without_seconds(read_csv(uninterrupted.folder / "results" / name))

@@ -11,7 +11,7 @@ from algos.DQN.config import AlgoConfig
 from joyrl.config import defaults
 from joyrl.envs import make_env
 from joyrl.loops import StepTrainer
-from tests.helpers import TINY_DQN, read_csv, without_seconds
+from tests.helpers import NO_WRAPPERS, TINY_DQN, read_csv, without_seconds
 
 BUDGET = "general_cfg.max_env_steps=700"
 EXACT = [*TINY_DQN, BUDGET, "general_cfg.save_buffer=true"]
@@ -48,7 +48,8 @@ def test_stopped_and_resumed_run_matches_the_uninterrupted_one(cli, uninterrupte
     assert last["trainer"]["steps"] == step - last["progress"]["env_steps"]  # the unfinished episode travels along
     assert len(last["memory"]["rewards"]) == step
 
-    resumed = cli(*EXACT, "general_cfg.load_checkpoint=true", "--load", stopped.folder)
+    # the loaded run's env_cfg comes with it: drop the wrapper that stopped it
+    resumed = cli(*EXACT, "general_cfg.load_checkpoint=true", "--load", stopped.folder, NO_WRAPPERS)
     assert resumed.code == 0
     assert "with its replay memory" in resumed.err
     for name in ("res.csv", "eval.csv", "train_stats.csv"):

@@ -172,9 +172,9 @@ def test_vector_loop_returns_the_episodes_of_plain_single_env_rollouts(cartpole_
         sources = [i for i, episodes in enumerate(remaining) if episodes and episodes[0][:2] == episode]
         assert sources, f"{episode} is no env's next episode: {remaining}"
         remaining[sources[0]].pop(0)
-    # env_steps counts the valid steps of all envs: the finished episodes plus the unfinished ones so far
+    # env_steps_taken adds up to the valid steps of all envs: the finished episodes plus the unfinished ones so far
     valid_steps = sum(int(stored[4].sum()) for stored in agent.stored)
-    assert results[-1]["env_steps"] == valid_steps
+    assert sum(result["env_steps_taken"] for result in results) == valid_steps
     assert results[0]["loss"] == 1.0  # the mean of the update stats since the previous result
 
 

@@ -111,12 +111,12 @@ def test_training_and_render_runs_write_the_policy_figure(cli):
     trained = cli("--yaml", QLEARNING_PRESET, "general_cfg.max_episode=20")
     assert trained.code == 0
     assert (trained.folder / "videos" / "policy.png").is_file()
-    rendered = cli("--yaml", QLEARNING_PRESET, "--mode", "render", "--load", trained.folder, "general_cfg.max_episode=1")
+    rendered = cli("--yaml", QLEARNING_PRESET, "--mode", "render", "--load", trained.folder, "general_cfg.play_episodes=1")
     assert rendered.code == 0
     assert (rendered.folder / "videos" / "video.gif").is_file()
     with Image.open(rendered.folder / "videos" / "policy.png") as image:
         assert image.size == figure_size(4, 12)
-    tested = cli("--yaml", QLEARNING_PRESET, "--mode", "test", "--load", trained.folder, "general_cfg.max_episode=1")
+    tested = cli("--yaml", QLEARNING_PRESET, "--mode", "test", "--load", trained.folder, "general_cfg.play_episodes=1")
     assert not (tested.folder / "videos").exists()
 
 

@@ -10,6 +10,7 @@ import torch
 from algos.DQN.agent import Agent as DQNAgent
 from joyrl.buffers import ReplayBatch
 from joyrl.cli import config_from_args
+from joyrl.contracts import BaseAgent
 from joyrl.envs import env_info, make_env
 from joyrl.loops import StepTrainer
 from tests.helpers import SMALL_NET
@@ -32,7 +33,7 @@ class StepLog(gym.Wrapper):
         return result
 
 
-class RecordingAgent:
+class RecordingAgent(BaseAgent):
     """Always pushes right; keeps every transition it is given."""
 
     def __init__(self):
@@ -55,7 +56,7 @@ def test_time_limit_truncation_is_stored_as_not_terminated():
     env = StepLog(make_env(env_cfg(max_step=5), seed=1))
     agent = RecordingAgent()
     result = StepTrainer().train_one_episode(env, agent, None)
-    assert result == {"ep_reward": 5.0, "ep_step": 5}
+    assert result == {"ep_reward": 5.0, "ep_step": 5, "n_updates": 0}
     _, _, terminated, truncated, _ = env.steps[-1]
     assert (terminated, truncated) == (False, True)
     assert [transition[4] for transition in agent.stored] == [False] * 5

@@ -10,14 +10,13 @@ kept, except that the loss is the paper's cross-entropy rather than the Huber lo
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
 from algos.DQN.agent import Agent as DQNAgent
 from joyrl.buffers import ReplayBatch
 from joyrl.heads import CategoricalHead, categorical_projection, expected_q
-from joyrl.networks import build_body, legal_only
+from joyrl.networks import ObservationTensor, build_body, legal_only
 
 
 class Agent(DQNAgent):
@@ -31,11 +30,9 @@ class Agent(DQNAgent):
         body, width = build_body(self.cfg.value_layers, obs_shape, input_dtype=obs_dtype)
         return nn.Sequential(body, CategoricalHead(width, self.n_actions, self.cfg.n_atoms))
 
-    @torch.inference_mode()
-    def predict_action(self, state: np.ndarray) -> int:
-        """Greedy action argmax_a Σ_i z_i p_i(s, a; θ)."""
-        observation = self.observation(state)
-        return int(legal_only(expected_q(self.policy_net(observation), self.support), observation).argmax())
+    def action_scores(self, observation: ObservationTensor, explore: bool) -> torch.Tensor:
+        """Q(s, a) = Σ_i z_i p_i(s, a; θ) for every action: (1, A); the framework masks and takes the argmax."""
+        return expected_q(self.policy_net(observation), self.support)
 
     def gradient_step(self, batch: ReplayBatch) -> torch.Tensor:
         """Steps 9-10: one gradient step on the cross-entropy between m and p(s_j, a_j; θ); returns the loss, detached."""

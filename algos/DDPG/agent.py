@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from joyrl.buffers import ReplayBatch, ReplayBuffer
+from joyrl.contracts import BaseAgent
 from joyrl.critics import Critics, frozen
 from joyrl.networks import ObservationTensor
 from joyrl.noise import make_noise
@@ -31,9 +32,15 @@ from joyrl.policies import ActionScaler, DeterministicActor
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
-class Agent:
+class Agent(BaseAgent):
     supported_observation_spaces = ("Box",)
     supported_action_spaces = ("Box",)
+    weights = (
+        "actor",
+        "actor_target",
+        "critic",
+        "critic_target",
+    )  # the learned state a fine-tune starts from (general_cfg.finetune)
     n_critics = 1  # Q(s, a); TD3 and SAC learn twins
     checkpointed = ("actor", "actor_target", "critic", "critic_target", "actor_optimizer", "critic_optimizer", "noise")
 

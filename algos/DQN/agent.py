@@ -16,21 +16,22 @@ this agent and overrides only the steps that differ: ``build_network`` (step 2),
 from __future__ import annotations
 
 import copy
-import random
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from joyrl.acting import ScoredActions
 from joyrl.buffers import ReplayBatch, ReplayBuffer
-from joyrl.networks import ObservationTensor, build_mlp, dict_format, legal_only, random_legal_action
+from joyrl.networks import ObservationTensor, build_mlp, dict_format, legal_only
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
-class Agent:
+class Agent(ScoredActions):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete",)
+    weights = ("policy_net", "target_net")  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -62,18 +63,13 @@ class Agent:
         cfg = self.cfg
         self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
 
-    def sample_action(self, state: np.ndarray) -> int:
-        """Epsilon-greedy behaviour policy (pseudocode step 4); the random action is a legal one."""
-        self.sample_count += 1
-        if random.random() < self.epsilon(self.sample_count):
-            return random_legal_action(self.n_actions, state)
-        return self.predict_action(state)
+    def exploration_epsilon(self) -> float:
+        """ε_t of the ε-greedy behaviour policy (pseudocode step 4); the framework draws a legal random action."""
+        return self.epsilon(self.sample_count)
 
-    @torch.inference_mode()
-    def predict_action(self, state: np.ndarray) -> int:
-        """Greedy action argmax_a Q(s, a; θ), over the legal actions when s has an action mask."""
-        observation = self.observation(state)
-        return int(legal_only(self.policy_net(observation), observation).argmax())
+    def action_scores(self, observation: ObservationTensor, explore: bool) -> torch.Tensor:
+        """Q(s, a; θ) for every action: (1, A); the framework masks the illegal ones and takes the argmax."""
+        return self.policy_net(observation)
 
     def store_transition(self, state, action: int, reward: float, next_state, terminated: bool) -> None:
         """Store (s, a, r, s', terminated) in D (pseudocode step 6)."""

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from joyrl.contracts import BaseAgent
 from joyrl.networks import ObservationTensor, build_body
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 from joyrl.sequence_buffer import SequenceBatch, SequenceReplayBuffer
@@ -70,9 +71,10 @@ class RunningMeanStd:
         self.count, self.mean, self.m2 = state["count"], state["mean"].numpy().copy(), state["m2"].numpy().copy()
 
 
-class Agent:
+class Agent(BaseAgent):
     supported_observation_spaces = ("Box",)
     supported_action_spaces = ("Discrete",)
+    weights = ("policy_net", "target_net", "input_stats")  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg

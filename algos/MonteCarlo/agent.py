@@ -18,13 +18,15 @@ import random
 import numpy as np
 import torch
 
+from joyrl.contracts import BaseAgent
 from joyrl.schedules import DecaySchedule
 from joyrl.tabular import QTable
 
 
-class Agent:
+class Agent(BaseAgent):
     supported_observation_spaces = ("Discrete",)
     supported_action_spaces = ("Discrete",)
+    weights = ("q_table", "visits")  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg

@@ -12,13 +12,13 @@ annealed learning rate, bootstrapping through truncations.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
 from algos.DQN.agent import Agent as DQNAgent
 from joyrl.buffers import ReplayBatch
-from joyrl.heads import noisy_copy, reset_noise
+from joyrl.heads import noisy_copy, noisy_forward, reset_noise
+from joyrl.networks import ObservationTensor
 
 
 class Agent(DQNAgent):
@@ -32,20 +32,13 @@ class Agent(DQNAgent):
     def init_exploration(self) -> None:
         """No ε-greedy: the noise in the network explores (step 4)."""
 
-    @torch.inference_mode()
-    def sample_action(self, state: np.ndarray) -> int:
-        """Behaviour policy: argmax_a Q(s, a, ε; ζ) under noise ε drawn for this step (pseudocode step 4)."""
-        self.sample_count += 1
-        reset_noise(self.policy_net)
-        return int(self.policy_net(self.observation(state)).argmax())
+    def exploration_epsilon(self) -> None:
+        """No ε-greedy: the framework acts greedily on the noisy scores (step 4)."""
+        return None
 
-    @torch.inference_mode()
-    def predict_action(self, state: np.ndarray) -> int:
-        """Greedy action under the mean weights, argmax_a Q(s, a; µ): deterministic, for evaluation."""
-        self.policy_net.eval()  # NoisyLinear uses µ alone in eval mode
-        action = int(self.policy_net(self.observation(state)).argmax())
-        self.policy_net.train()
-        return action
+    def action_scores(self, observation: ObservationTensor, explore: bool) -> torch.Tensor:
+        """Q(s, a, ε; ζ) under noise ε drawn for this step (pseudocode step 4), or Q(s, a; µ) for the greedy policy."""
+        return noisy_forward(self.policy_net, observation, explore)
 
     def gradient_step(self, batch: ReplayBatch) -> torch.Tensor:
         """Steps 9-11: fresh noise, then DQN's gradient step (its target max_a' Q(s', a', ε'; ζ⁻), step 10)."""

@@ -30,6 +30,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.distributions import Categorical, Distribution, Normal, kl_divergence
 
+from joyrl.contracts import BaseAgent
 from joyrl.networks import ObservationTensor, build_mlp, dict_format, legal_only
 from joyrl.normalizers import ObservationNormalizer, RewardScaler
 from joyrl.policies import ActionScaler, GaussianPolicy, categorical, squashed_log_prob
@@ -66,9 +67,11 @@ def index_distribution(distribution: Distribution, indices: torch.Tensor) -> Dis
     return Normal(distribution.loc[indices], distribution.scale[indices])
 
 
-class Agent:
+class Agent(BaseAgent):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete", "Box")
+    weights = ("actor", "critic", "obs_normalizer")  # the learned state a fine-tune starts from (general_cfg.finetune)
+    masks_actions = True  # the categorical policy gives illegal actions probability 0 (joyrl.policies.categorical)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg

@@ -9,13 +9,15 @@ deterministic. Sarsa, Expected Sarsa and Dyna-Q subclass this agent: they change
 
 from __future__ import annotations
 
+from joyrl.contracts import BaseAgent
 from joyrl.schedules import DecaySchedule
 from joyrl.tabular import QTable
 
 
-class Agent:
+class Agent(BaseAgent):
     supported_observation_spaces = ("Discrete",)
     supported_action_spaces = ("Discrete",)
+    weights = ("q_table",)  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg

@@ -24,13 +24,15 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch.distributions import Distribution
 
+from joyrl.contracts import BaseAgent
 from joyrl.networks import ObservationTensor, build_mlp
 from joyrl.policies import ActionScaler, GaussianPolicy, categorical
 
 
-class Agent:
+class Agent(BaseAgent):
     supported_observation_spaces = ("Box",)
     supported_action_spaces = ("Discrete", "Box")
+    weights = ("actor", "critic")  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg

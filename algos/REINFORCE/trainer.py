@@ -16,4 +16,4 @@ class Trainer(StepTrainer):
         if result is None:  # stopped mid-episode: nothing to learn yet
             return None
         stats = agent.update()
-        return result if stats is None else {**result, **stats}
+        return result if stats is None else {**result, **stats, "n_updates": result["n_updates"] + 1}

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
 import torch
 from torch import nn
 
 from algos.DQN.agent import Agent as DQNAgent
-from joyrl.heads import DuelingHead, NoisyLinear, categorical_projection, expected_q, reset_noise
-from joyrl.networks import build_body
+from joyrl.heads import DuelingHead, NoisyLinear, categorical_projection, expected_q, noisy_forward, reset_noise
+from joyrl.networks import ObservationTensor, build_body, legal_only
 from joyrl.nstep import NStepAccumulator, NStepTransition
 from joyrl.prioritized import PrioritizedBatch, PrioritizedReplayBuffer
 from joyrl.schedules import DecaySchedule
@@ -56,20 +55,13 @@ class Agent(DQNAgent):
     def init_exploration(self) -> None:
         """No ε-greedy: the noise in the network explores (step 4)."""
 
-    @torch.inference_mode()
-    def sample_action(self, state: np.ndarray) -> int:
-        """Behaviour policy: argmax_a Σ_i z_i p_i(s, a, ε; θ) under noise ε drawn for this step (pseudocode step 4)."""
-        self.sample_count += 1
-        reset_noise(self.policy_net)
-        return int(expected_q(self.policy_net(self.observation(state)), self.support).argmax())
+    def exploration_epsilon(self) -> None:
+        """No ε-greedy: the framework acts greedily on the noisy scores (step 4)."""
+        return None
 
-    @torch.inference_mode()
-    def predict_action(self, state: np.ndarray) -> int:
-        """Greedy action under the mean weights, argmax_a Σ_i z_i p_i(s, a; µ): deterministic, for evaluation."""
-        self.policy_net.eval()  # NoisyLinear uses µ alone in eval mode
-        action = int(expected_q(self.policy_net(self.observation(state)), self.support).argmax())
-        self.policy_net.train()
-        return action
+    def action_scores(self, observation: ObservationTensor, explore: bool) -> torch.Tensor:
+        """Σ_i z_i p_i(s, a, ε; θ) under noise ε drawn for this step (step 4), or under the mean weights µ (greedy)."""
+        return expected_q(noisy_forward(self.policy_net, observation, explore), self.support)
 
     def store_transition(self, state, action: int, reward: float, next_state, terminated: bool) -> None:
         """Step 6: one step into the n-step accumulator; the n-step transitions it completes go into D."""
@@ -97,8 +89,9 @@ class Agent(DQNAgent):
 
     @torch.no_grad()
     def compute_target(self, batch: PrioritizedBatch) -> torch.Tensor:
-        """m: R + γ^n (1 - terminated) z under θ⁻ at the online argmax a*, projected onto the support (step 10); (B, N)."""
-        next_actions = expected_q(self.policy_net(batch.next_states), self.support).argmax(dim=1)  # a* by θ (double): (B,)
+        """m: R + γ^n (1 - terminated) z under θ⁻ at the online argmax a* (a legal one), projected onto the support (step 10); (B, N)."""
+        next_q = legal_only(expected_q(self.policy_net(batch.next_states), self.support), batch.next_states)  # legal a' only
+        next_actions = next_q.argmax(dim=1)  # a* by θ (double): (B,)
         rows = torch.arange(len(next_actions), device=self.device)
         next_probs = self.target_net(batch.next_states)[rows, next_actions].softmax(dim=1)  # p_j(s', a*; θ⁻): (B, N)
         return categorical_projection(next_probs, batch.rewards, batch.terminated, batch.discounts, self.support)

@@ -13,7 +13,7 @@ from joyrl.validation import InvalidValue, at_least, between, greater_than
 
 
 class AlgoConfig:
-    value_layers: list[dict[str, Any]] = [
+    value_layers: list[dict[str, Any]] | dict[str, list[dict[str, Any]]] = [
         {"layer_type": "linear", "layer_size": [256], "activation": "relu"},
         {"layer_type": "linear", "layer_size": [256], "activation": "relu"},
     ]  # hidden layers shared by the two streams; input size from the env

@@ -32,6 +32,12 @@ from joyrl.schedules import set_learning_rate, soft_update
 class Agent(DDPGAgent):
     n_critics = 2  # Q_1, Q_2
     checkpointed = ("actor", "critic", "critic_target", "actor_optimizer", "critic_optimizer")
+    weights = (
+        "actor",
+        "critic",
+        "critic_target",
+        "log_ent_coef",
+    )  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def build_actor(self, obs_shape: tuple[int, ...]) -> tuple[nn.Module, None]:
         """Step 1: the squashed Gaussian actor of ``actor_layers``; SAC keeps no target actor."""

@@ -24,14 +24,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from joyrl.acting import ScoredActions, sample_scores
 from joyrl.buffers import ReplayBatch, ReplayBuffer
 from joyrl.networks import ObservationTensor, build_mlp, dict_format, legal_only
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
-class Agent:
+class Agent(ScoredActions):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete",)
+    weights = (
+        "actor",
+        "critics",
+        "critic_targets",
+        "log_alpha",
+    )  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -58,19 +65,13 @@ class Agent:
         self.sample_count = 0  # env steps taken with sample_action
         self.update_count = 0  # gradient steps taken
 
-    @torch.inference_mode()
-    def sample_action(self, state: np.ndarray) -> int:
-        """a_t ~ pi(.|s_t), a legal action when s_t has a mask (step 4)."""
-        self.sample_count += 1
-        observation = self.observation(state)
-        probs = torch.softmax(legal_only(self.actor(observation), observation), dim=1)
-        return int(torch.multinomial(probs, 1))
+    def action_scores(self, observation: ObservationTensor, explore: bool) -> torch.Tensor:
+        """The policy's logits (1, A); the framework masks the illegal actions (probability 0)."""
+        return self.actor(observation)
 
-    @torch.inference_mode()
-    def predict_action(self, state: np.ndarray) -> int:
-        """The most likely action, argmax_a pi(a|s), among the legal ones."""
-        observation = self.observation(state)
-        return int(legal_only(self.actor(observation), observation).argmax())
+    def choose(self, scores: torch.Tensor) -> int:
+        """a_t ~ pi(.|s_t) (step 4); the greedy policy, the framework's, takes the most likely action."""
+        return sample_scores(scores)
 
     def store_transition(self, state, action: int, reward: float, next_state, terminated: bool) -> None:
         """Store (s, a, r, s', terminated) in D (step 6)."""

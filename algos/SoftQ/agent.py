@@ -15,10 +15,10 @@ actions only.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from algos.DQN.agent import Agent as DQNAgent
+from joyrl.acting import sample_scores
 from joyrl.buffers import ReplayBatch
 from joyrl.networks import legal_only
 from joyrl.schedules import DecaySchedule
@@ -30,13 +30,13 @@ class Agent(DQNAgent):
         cfg = self.cfg
         self.alpha = DecaySchedule(cfg.alpha_start, cfg.alpha_end, cfg.alpha_decay, "linear")
 
-    @torch.inference_mode()
-    def sample_action(self, state: np.ndarray) -> int:
+    def exploration_epsilon(self) -> None:
+        """No ε-greedy: ``choose`` samples the Boltzmann policy (step 4)."""
+        return None
+
+    def choose(self, scores: torch.Tensor) -> int:
         """Boltzmann behaviour policy: a_t ~ softmax(Q(s_t, .; theta) / alpha_t) over the legal actions (step 4)."""
-        self.sample_count += 1
-        observation = self.observation(state)
-        logits = legal_only(self.policy_net(observation), observation) / self.alpha(self.sample_count)
-        return int(torch.multinomial(torch.softmax(logits, dim=1), 1))
+        return sample_scores(scores / self.alpha(self.sample_count))
 
     @torch.no_grad()
     def compute_target(self, batch: ReplayBatch) -> torch.Tensor:

@@ -18,13 +18,15 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from joyrl.contracts import BaseAgent
 from joyrl.envs import check_env_id
 from joyrl.errors import ConfigError
 
 
-class Agent:
+class Agent(BaseAgent):
     supported_observation_spaces = ("Discrete",)
     supported_action_spaces = ("Discrete",)
+    weights = ("v_table", "policy")  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg

@@ -6,10 +6,11 @@ from typing import Any
 
 import gymnasium as gym
 
+from joyrl.contracts import BaseTrainer
 from joyrl.loops import run_greedy_episode
 
 
-class Trainer:
+class Trainer(BaseTrainer):
     """Each training episode runs ``agent.update()`` once (value iteration: one sweep; policy iteration: one
     evaluation and improvement), then plays the resulting greedy policy for one episode, whose return and
     length go to res.csv. Once planning has converged (or hit ``max_sweeps``), ``update()`` does nothing and
@@ -18,8 +19,8 @@ class Trainer:
     """
 
     def train_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, float]:
-        agent.update()
-        return {**run_greedy_episode(env, agent), **agent.planning_stats()}
+        planned = agent.update() is not None
+        return {**run_greedy_episode(env, agent), **agent.planning_stats(), "n_updates": int(planned)}
 
     def test_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, float]:
         return run_greedy_episode(env, agent)

@@ -1,0 +1,100 @@
+"""What an algorithm folder gives the framework, declared rather than discovered.
+
+``AgentProtocol`` and ``TrainerProtocol`` are the required parts (a type checker holds every
+``algos/<NAME>/`` to them). The optional parts are explicit class attributes with defaults on
+``BaseAgent`` and ``BaseTrainer``, which every agent and trainer subclasses; the framework reads
+them as attributes and never probes with ``getattr``/``hasattr``:
+
+- ``supported_observation_spaces`` / ``supported_action_spaces``: the Gymnasium space kinds the
+  agent handles (checked at start-up; listed by ``python main.py --list``);
+- ``masks_actions``: the agent honours an ``action_mask`` observation part (joyrl/acting.py);
+- ``weights``: the entries of the agent's ``state_dict()`` that a fine-tune starts from (networks,
+  normalisers' statistics, tables); the rest (optimisers, counters, episode state) starts fresh;
+- ``memory``: a replay memory kept in ``last.pt`` with ``save_buffer`` (None: nothing to keep);
+- ``end_episode()``: told when an episode ends (n-step returns, noise processes, hidden states);
+- ``drop_rollout()``: told when an env failure loses the steps not learned from yet;
+- a trainer's ``state_dict()`` / ``load_state_dict(state, env)``: the unfinished episode, for an
+  exact resume (the default keeps nothing, so a resumed run starts a new episode).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol, TypedDict
+
+import gymnasium as gym
+
+
+class Checkpointable(Protocol):
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class AgentProtocol(Checkpointable, Protocol):
+    supported_observation_spaces: ClassVar[tuple[str, ...]]
+    supported_action_spaces: ClassVar[tuple[str, ...]]
+    masks_actions: ClassVar[bool]
+    weights: ClassVar[tuple[str, ...]]
+    memory: Checkpointable | None
+
+    def sample_action(self, state: Any) -> Any: ...
+
+    def predict_action(self, state: Any) -> Any: ...
+
+    def update(self) -> dict[str, float] | None: ...
+
+    def end_episode(self) -> None: ...
+
+    def drop_rollout(self) -> None: ...
+
+
+class EpisodeResult(TypedDict, total=False):
+    """What a trainer returns for each finished episode; any other key is an update statistic (its mean)."""
+
+    ep_reward: float  # the episode's return
+    ep_step: int  # its length
+    env_steps_taken: int  # env steps since the previous result, all envs together (vector trainers); default ep_step
+    n_updates: int  # updates that returned statistics since the previous result
+
+
+class TrainerProtocol(Protocol):
+    stop_requested: bool
+
+    def train_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, Any] | None: ...
+
+    def test_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, Any]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any], env: gym.Env) -> bool: ...
+
+
+class BaseAgent:
+    """The optional parts of an agent, with their defaults (see the module docstring)."""
+
+    supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box",)
+    supported_action_spaces: ClassVar[tuple[str, ...]] = ("Discrete",)
+    masks_actions: ClassVar[bool] = False
+    weights: ClassVar[tuple[str, ...]] = ()
+    memory: Checkpointable | None = None
+
+    def end_episode(self) -> None:
+        """Nothing to close at an episode's end."""
+
+    def drop_rollout(self) -> None:
+        """Nothing held back from learning."""
+
+
+class BaseTrainer:
+    """The optional parts of a trainer: a stop flag the run sets, and no unfinished episode to keep."""
+
+    def __init__(self) -> None:
+        self.stop_requested = False  # set by the run on Ctrl-C or SIGTERM: stop after the current step
+
+    def state_dict(self) -> dict[str, Any]:
+        """Nothing: a resumed run starts a new episode."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any], env: gym.Env) -> bool:
+        """Nothing to continue; True: nothing was lost."""
+        return True

@@ -1,0 +1,85 @@
+"""Greedy evaluation: a few test episodes on an env of their own, during training (online) and after it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from logging import Logger
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from joyrl.counters import Counters
+from joyrl.envs import EnvFailure
+from joyrl.episodes import EnvFailures, EpisodeEvent, Listener
+from joyrl.logs import CSVRecorder
+
+EVAL_COLUMNS = ["episode", "env_steps", "eval_mean", "eval_std", "eval_min", "eval_max", "seconds"]
+
+
+def evaluate(env: gym.Env, agent: Any, trainer: Any, cfg: Any, n_episodes: int) -> dict[str, float]:
+    """Mean, std, min and max return of ``n_episodes`` test episodes."""
+    returns = np.array([trainer.test_one_episode(env, agent, cfg)["ep_reward"] for _ in range(n_episodes)])
+    return {
+        "eval_mean": float(returns.mean()),
+        "eval_std": float(returns.std()),
+        "eval_min": float(returns.min()),
+        "eval_max": float(returns.max()),
+    }
+
+
+class OnlineEvaluation(Listener):
+    """Every ``eval_per_episode`` training episodes and at the end: greedy episodes, a row of eval.csv, best.pt.
+
+    A mean return at least as good as the best so far saves ``best`` (``save_best``); a mean reaching
+    ``stop_at_eval`` ends training (``wants_stop``). An env failure skips the evaluation.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        play: Callable[[gym.Env], dict[str, float]],
+        cfg: Any,
+        csv: CSVRecorder,
+        save_best: Callable[[], None],
+        failures: EnvFailures,
+        logger: Logger,
+    ) -> None:
+        self.env = env
+        self.play = play  # n greedy episodes on an env: evaluate(env, agent, trainer, cfg, n)
+        self.cfg = cfg
+        self.csv = csv
+        self.save_best = save_best
+        self.failures = failures
+        self.logger = logger
+        self.last_episode: int | None = None  # the episode of the last evaluation
+
+    def on_episode(self, event: EpisodeEvent) -> None:
+        if event.counters.episode % self.cfg.eval_per_episode == 0:
+            self.evaluate(event.counters)
+
+    def on_loop_end(self, counters: Counters, stopped: bool) -> None:
+        if self.last_episode != counters.episode and not stopped:
+            self.evaluate(counters)
+
+    def evaluate(self, counters: Counters) -> None:
+        cfg = self.cfg
+        self.last_episode = counters.episode
+        try:
+            scores = self.play(self.env)
+        except EnvFailure as failure:
+            self.failures.failed("evaluation", failure, counters)
+            return
+        self.csv.write({"episode": counters.episode, "env_steps": counters.env_steps, **scores, "seconds": counters.seconds})
+        note = ""
+        if scores["eval_mean"] >= counters.best_eval:
+            counters.best_eval = scores["eval_mean"]
+            self.save_best()
+            note = " (best so far, saved)"
+        self.logger.info(
+            f"eval   | episode {counters.episode} | step {counters.env_steps:,} | return {scores['eval_mean']:.2f} ± "
+            f"{scores['eval_std']:.2f} over {cfg.online_eval_episode} episodes{note}"
+        )
+        if cfg.stop_at_eval is not None and scores["eval_mean"] >= cfg.stop_at_eval:
+            self.wants_stop = True
+            self.logger.info(f"the evaluation reached stop_at_eval ({cfg.stop_at_eval:g}): training ends here")

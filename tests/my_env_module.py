@@ -1,0 +1,44 @@
+"""A user's own env module: importing it registers two envs, as ``--env tests.my_env_module:ID`` expects.
+
+``JoyRLTestCorridor-v0``: walk right along a 5-cell corridor (Box(1) / Discrete(2)); the episode
+terminates at the right end, with a time limit of 20 steps. ``JoyRLTestEndless-v0``: the same
+observations and actions, registered without a time limit, and its episodes never end.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+CORRIDOR_ID = "JoyRLTestCorridor-v0"
+ENDLESS_ID = "JoyRLTestEndless-v0"
+
+
+class Corridor(gym.Env):
+    """Position 0..length-1; action 1 steps right, 0 steps left; reward 1 at the right end."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, length: int = 5, endless: bool = False, render_mode: str | None = None) -> None:
+        self.length, self.endless, self.render_mode = length, endless, render_mode
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
+        self.action_space = spaces.Discrete(2)
+        self.position = 0
+
+    def _observation(self) -> np.ndarray:
+        return np.array([self.position / (self.length - 1)], dtype=np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.position = 0
+        return self._observation(), {}
+
+    def step(self, action):
+        self.position = int(np.clip(self.position + (1 if int(action) == 1 else -1), 0, self.length - 1))
+        at_end = self.position == self.length - 1
+        return self._observation(), float(at_end), at_end and not self.endless, False, {}
+
+
+gym.register(id=CORRIDOR_ID, entry_point=Corridor, max_episode_steps=20)
+gym.register(id=ENDLESS_ID, entry_point=Corridor, kwargs={"endless": True})
