@@ -25,6 +25,7 @@ from typing import Any, ClassVar, final
 import torch
 
 from joyrl.contracts import BaseAgent
+from joyrl.errors import ContractError
 from joyrl.networks import ObservationTensor, legal_only, random_legal_action
 
 FRAMEWORK_ACTING = ("sample_action", "predict_action")
@@ -42,7 +43,7 @@ class ScoredActions(BaseAgent, ABC):
         super().__init_subclass__(**kwargs)
         for name in FRAMEWORK_ACTING:
             if name in cls.__dict__:
-                raise TypeError(
+                raise ContractError(
                     f"{cls.__module__}.{cls.__name__} defines {name}, which joyrl.acting.ScoredActions owns "
                     "(it applies the action mask); override action_scores, exploration_epsilon or choose instead"
                 )

@@ -7,3 +7,7 @@ class JoyRLError(Exception):
 
 class ConfigError(JoyRLError):
     """A bad configuration value, key, section or file."""
+
+
+class ContractError(JoyRLError, TypeError):
+    """An algorithm folder breaks a contract of the framework (joyrl/contracts.py, joyrl/acting.py)."""
