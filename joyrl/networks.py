@@ -235,7 +235,12 @@ def check_dict_spec(spec: Any, input_size: Any, key: str) -> None:
             check_layer_spec(layers, f"{key}.{name}")
     if not any(name != HEAD for name in spec):
         raise ConfigError(f"{where} names no observation part; give layers for at least one of {part_names}")
-    head = spec.get(HEAD) or []
+    _check_head(spec.get(HEAD) or [], key)
+
+
+def _check_head(head: list[dict[str, Any]], key: str) -> None:
+    """The head of a mapping spec: linear layers only, after the parts' concatenated features."""
+    where = f"algo_cfg.{key}"
     if head:
         check_layer_spec(head, f"{key}.{HEAD}")
     for i, layer in enumerate(head):

@@ -160,13 +160,7 @@ def save_policy_figure(agent: Any, env: Any, path: Path, title: str) -> Path | N
         if letter in PATCHES:
             ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, color=PATCHES[letter]))
     _draw_cells(ax, grid, agent, decided)
-    ax.set_xticks(range(ncol))
-    ax.set_yticks(range(nrow))
-    ax.tick_params(labelsize=7, length=0)
-    ax.set_xticks(np.arange(ncol + 1) - 0.5, minor=True)
-    ax.set_yticks(np.arange(nrow + 1) - 0.5, minor=True)
-    ax.tick_params(which="minor", length=0)
-    ax.grid(which="minor", color="white", linewidth=0.5)
+    _draw_grid_lines(ax, nrow, ncol)
     what = "V(s) = max_a Q(s, a)" if _q_table(agent) is not None else "V(s)"
     note = f"; states with all {grid.mask_bits} treasures present" if grid.mask_bits else ""
     characters = int(width * 15)  # per line: about 15 per inch at 8 pt
@@ -175,6 +169,17 @@ def save_policy_figure(agent: Any, env: Any, path: Path, title: str) -> Path | N
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)  # no tight bounding box: the size is figure_size's
     return path
+
+
+def _draw_grid_lines(ax: Any, nrow: int, ncol: int) -> None:
+    """Row and column numbers, and thin white lines between the cells."""
+    ax.set_xticks(range(ncol))
+    ax.set_yticks(range(nrow))
+    ax.tick_params(labelsize=7, length=0)
+    ax.set_xticks(np.arange(ncol + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(nrow + 1) - 0.5, minor=True)
+    ax.tick_params(which="minor", length=0)
+    ax.grid(which="minor", color="white", linewidth=0.5)
 
 
 def _draw_cells(ax: Any, grid: Grid, agent: Any, decided: np.ndarray) -> None:
