@@ -100,7 +100,7 @@ def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float 
             "test",
             "--load",
             str(run / "models" / "last.pt"),
-            f"general_cfg.max_episode={args.test_episodes}",
+            f"general_cfg.play_episodes={args.test_episodes}",
             f"general_cfg.tasks_dir={test_dir}",
             "general_cfg.save_fig=false",
         ]

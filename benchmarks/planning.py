@@ -61,8 +61,7 @@ def plan(env_id: str, algo: str, test_episodes: int) -> dict:
             "test",
             "--load",
             str(train / "models" / "last.pt"),
-            f"general_cfg.max_episode={test_episodes}",
-            "general_cfg.max_env_steps=-1",
+            f"general_cfg.play_episodes={test_episodes}",
             f"general_cfg.tasks_dir={test_dir}",
             "general_cfg.save_fig=false",
         ]

@@ -106,7 +106,7 @@ def joyrl_random_loop_steps_per_second(tasks_dir: str) -> float:
     run.create_folder()
     start = time.perf_counter()
     run.execute()
-    return run.env_steps / (time.perf_counter() - start)
+    return run.counters.env_steps / (time.perf_counter() - start)
 
 
 def gradient_step_seconds() -> tuple[float, float]:

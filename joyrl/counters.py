@@ -58,3 +58,12 @@ class Counters:
         self.best_eval = float(state.get("best_eval", -math.inf))
         self.seconds_before = float(state.get("seconds", 0.0))
         self.started = time.perf_counter()
+
+
+def add_update_stats(sums: dict[str, float], stats: dict[str, float] | None) -> int:
+    """Add one ``update()``'s statistics to running sums; returns 1 when it learned (returned statistics), else 0."""
+    if not stats:
+        return 0
+    for key, value in stats.items():
+        sums[key] = sums.get(key, 0.0) + value
+    return 1

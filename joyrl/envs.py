@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from joyrl import paths  # noqa: F401  (puts the project root on sys.path for `envs`)
+from joyrl.contracts import BaseAgent
 from joyrl.errors import ConfigError, JoyRLError
 
 # The evaluation env draws from a stream apart from the training env's.
@@ -337,13 +338,13 @@ def env_info(env: gym.Env) -> dict[str, Any]:
     return info
 
 
-def check_spaces(agent_class: type, env: gym.Env, algo_name: str, env_id: str) -> None:
+def check_spaces(agent_class: type[BaseAgent], env: gym.Env, algo_name: str, env_id: str) -> None:
     """Stop with one line when the algorithm cannot handle the env's spaces."""
     for role, space, supported in (
-        ("observation", env.observation_space, getattr(agent_class, "supported_observation_spaces", None)),
-        ("action", env.action_space, getattr(agent_class, "supported_action_spaces", None)),
+        ("observation", env.observation_space, agent_class.supported_observation_spaces),
+        ("action", env.action_space, agent_class.supported_action_spaces),
     ):
-        if supported is not None and space_kind(space) not in supported:
+        if space_kind(space) not in supported:
             shape = f"with parts {', '.join(space.spaces)}" if isinstance(space, spaces.Dict) else f"of shape {space.shape}"
             raise ConfigError(
                 f"{algo_name} handles {' and '.join(supported)} {role} spaces, but {env_id} has a {space_kind(space)} "

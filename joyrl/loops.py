@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from joyrl.contracts import BaseTrainer
+from joyrl.counters import add_update_stats
 from joyrl.envs import reset_rng_state, set_reset_rng_state
 
 
@@ -63,11 +64,7 @@ class StepTrainer(BaseTrainer):
             action = agent.sample_action(state)
             next_state, reward, terminated, truncated, _ = env.step(action)
             agent.store_transition(state, action, reward, next_state, terminated)
-            stats = agent.update()
-            if stats:
-                n_updates += 1
-                for key, value in stats.items():
-                    update_sums[key] = update_sums.get(key, 0.0) + value
+            n_updates += add_update_stats(update_sums, agent.update())
             actions.append(action)
             state = next_state
             ep_reward += float(reward)

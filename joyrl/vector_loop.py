@@ -38,6 +38,7 @@ import numpy as np
 from gymnasium.vector import SyncVectorEnv
 
 from joyrl.contracts import BaseTrainer
+from joyrl.counters import add_update_stats
 from joyrl.envs import EnvFailure, make_env
 from joyrl.loops import run_greedy_episode
 from joyrl.trajectories import recording_like
@@ -76,11 +77,7 @@ class VectorTrainer(BaseTrainer):
                 raise
             valid = ~self.autoreset  # a sub-env that ended last step was only reset by this one
             agent.store_transition(rewards, next_states, terminated, truncated, valid)
-            stats = agent.update()
-            if stats:
-                n_updates += 1
-                for key, value in stats.items():
-                    update_sums[key] = update_sums.get(key, 0.0) + value
+            n_updates += add_update_stats(update_sums, agent.update())
             self.states = next_states
             self._count(rewards, terminated | truncated, valid)
         means = {key: total / n_updates for key, total in update_sums.items()}

@@ -35,12 +35,6 @@ from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 class Agent(BaseAgent):
     supported_observation_spaces = ("Box",)
     supported_action_spaces = ("Box",)
-    weights = (
-        "actor",
-        "actor_target",
-        "critic",
-        "critic_target",
-    )  # the learned state a fine-tune starts from (general_cfg.finetune)
     n_critics = 1  # Q(s, a); TD3 and SAC learn twins
     checkpointed = ("actor", "actor_target", "critic", "critic_target", "actor_optimizer", "critic_optimizer", "noise")
 
@@ -164,6 +158,8 @@ class Agent(BaseAgent):
     def extra_stats(self) -> dict[str, float]:
         """What ``update`` logs besides the losses and the step size (SAC: the entropy coefficient)."""
         return {}
+
+    weights = ("actor", "actor_target", "critic", "critic_target")  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         """Networks, optimisers, the noise process and the counters: what a resumed run needs besides D."""

@@ -31,7 +31,6 @@ from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 class Agent(ScoredActions):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete",)
-    weights = ("policy_net", "target_net")  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -127,6 +126,8 @@ class Agent(ScoredActions):
         A Dict observation keeps, part by part, those ``value_layers`` names and its action mask.
         """
         return dict_format(self.cfg, keep_mask=True) or ((self.cfg.n_states,), np.float32)
+
+    weights = ("policy_net", "target_net")  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         return {

@@ -64,6 +64,8 @@ class RunningMeanStd:
     def std(self) -> np.ndarray:
         return np.sqrt(self.m2 / self.count + 1e-8) if self.count > 1 else np.ones_like(self.mean)
 
+    weights = ("policy_net", "target_net", "input_stats")  # what a fine-tune takes from a checkpoint
+
     def state_dict(self) -> dict:
         return {"count": self.count, "mean": torch.from_numpy(self.mean.copy()), "m2": torch.from_numpy(self.m2.copy())}
 
@@ -74,7 +76,6 @@ class RunningMeanStd:
 class Agent(BaseAgent):
     supported_observation_spaces = ("Box",)
     supported_action_spaces = ("Discrete",)
-    weights = ("policy_net", "target_net", "input_stats")  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg

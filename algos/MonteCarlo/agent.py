@@ -26,7 +26,6 @@ from joyrl.tabular import QTable
 class Agent(BaseAgent):
     supported_observation_spaces = ("Discrete",)
     supported_action_spaces = ("Discrete",)
-    weights = ("q_table", "visits")  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -86,6 +85,8 @@ class Agent(BaseAgent):
                 errors.append(abs(error))
         self.episode.clear()
         return {"return_error": float(np.mean(errors)), "epsilon": self.epsilon(self.sample_count)}
+
+    weights = ("q_table", "visits")  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         states, actions, rewards = zip(*self.episode, strict=True) if self.episode else ((), (), ())

@@ -70,7 +70,6 @@ def index_distribution(distribution: Distribution, indices: torch.Tensor) -> Dis
 class Agent(BaseAgent):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete", "Box")
-    weights = ("actor", "critic", "obs_normalizer")  # the learned state a fine-tune starts from (general_cfg.finetune)
     masks_actions = True  # the categorical policy gives illegal actions probability 0 (joyrl.policies.categorical)
 
     def __init__(self, cfg) -> None:
@@ -288,6 +287,8 @@ class Agent(BaseAgent):
         self.rollout.reset()
         if self.reward_scaler is not None:
             self.reward_scaler.returns[:] = 0.0
+
+    weights = ("actor", "critic", "obs_normalizer")  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         """Networks, optimiser, normalisers and counters; an unfinished rollout is not kept (a resumed run starts one)."""

@@ -17,7 +17,6 @@ from joyrl.tabular import QTable
 class Agent(BaseAgent):
     supported_observation_spaces = ("Discrete",)
     supported_action_spaces = ("Discrete",)
-    weights = ("q_table",)  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -58,6 +57,8 @@ class Agent(BaseAgent):
     def next_value(self, next_state: int) -> float:
         """Q-learning's bootstrap: max_a' Q(s', a'), the greedy action's value whatever is done next."""
         return self.q.max(next_state)
+
+    weights = ("q_table",)  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         return {"q_table": self.q.tensor.clone(), "sample_count": self.sample_count}

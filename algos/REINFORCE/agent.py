@@ -32,7 +32,6 @@ from joyrl.policies import ActionScaler, GaussianPolicy, categorical
 class Agent(BaseAgent):
     supported_observation_spaces = ("Box",)
     supported_action_spaces = ("Discrete", "Box")
-    weights = ("actor", "critic")  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -172,6 +171,8 @@ class Agent(BaseAgent):
         self.episode_ends: list[int] = []  # index after each finished episode's last step
         self.last_states: list[np.ndarray] = []  # s_T of each finished episode, for the truncation bootstrap
         self.last_terminated: list[bool] = []
+
+    weights = ("actor", "critic")  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         state = {

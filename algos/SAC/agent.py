@@ -32,12 +32,6 @@ from joyrl.schedules import set_learning_rate, soft_update
 class Agent(DDPGAgent):
     n_critics = 2  # Q_1, Q_2
     checkpointed = ("actor", "critic", "critic_target", "actor_optimizer", "critic_optimizer")
-    weights = (
-        "actor",
-        "critic",
-        "critic_target",
-        "log_ent_coef",
-    )  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def build_actor(self, obs_shape: tuple[int, ...]) -> tuple[nn.Module, None]:
         """Step 1: the squashed Gaussian actor of ``actor_layers``; SAC keeps no target actor."""
@@ -109,6 +103,8 @@ class Agent(DDPGAgent):
     def extra_stats(self) -> dict[str, float]:
         """alpha, logged with the losses."""
         return {"ent_coef": float(self.log_ent_coef.detach().exp())}
+
+    weights = ("actor", "critic", "critic_target", "log_ent_coef")  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         state = {**super().state_dict(), "log_ent_coef": self.log_ent_coef.detach().clone()}

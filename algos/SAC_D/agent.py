@@ -33,12 +33,6 @@ from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 class Agent(ScoredActions):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete",)
-    weights = (
-        "actor",
-        "critics",
-        "critic_targets",
-        "log_alpha",
-    )  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -159,6 +153,8 @@ class Agent(ScoredActions):
         if actor is None or critic is None:
             return (self.cfg.n_states,), np.float32
         return {**actor[0], **critic[0]}, {**actor[1], **critic[1]}
+
+    weights = ("actor", "critics", "critic_targets", "log_alpha")  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         return {

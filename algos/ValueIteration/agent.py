@@ -26,7 +26,6 @@ from joyrl.errors import ConfigError
 class Agent(BaseAgent):
     supported_observation_spaces = ("Discrete",)
     supported_action_spaces = ("Discrete",)
-    weights = ("v_table", "policy")  # the learned state a fine-tune starts from (general_cfg.finetune)
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -84,6 +83,8 @@ class Agent(BaseAgent):
         if self.model.start_probs is not None:
             stats["v_start"] = float(self.model.start_probs @ self.v_table.numpy())
         return stats
+
+    weights = ("v_table", "policy")  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         return {
