@@ -126,7 +126,11 @@ def _list(args: argparse.Namespace) -> int:
         raise ConfigError(f"--list takes no other arguments (got {' '.join(given)}); run python main.py --list")
     env_rows = [(env_id, *_time_limit_and_entry_point(env_id)) for env_id in project_env_ids()]
     sections = [
-        _table("Algorithms (algos/; --algo NAME)", ("name", "observation spaces", "action spaces"), algorithm_spaces()),
+        _table(
+            "Algorithms (algos/; --algo NAME)",
+            ("name", "observation spaces", "action spaces", "action masks"),
+            algorithm_spaces(),
+        ),
         _table("Presets (config/presets/; --yaml FILE)", ("file", "algorithm", "env id"), preset_runs()),
         _table("Custom envs (envs/; --env ID)", ("id", "time limit", "entry point"), env_rows),
     ]
@@ -134,17 +138,19 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def algorithm_spaces() -> list[tuple[str, str, str]]:
-    """(name, observation spaces, action spaces) of each algorithm: its Agent's ``supported_*_spaces``, or 'any'."""
+def algorithm_spaces() -> list[tuple[str, ...]]:
+    """(name, observation spaces, action spaces, action masks) of each algorithm: its Agent's declared
+    ``supported_*_spaces`` ('any' when a plain class declares none) and ``masks_actions``."""
     rows = []
     for name in available(paths.ALGOS_DIR, "agent.py"):
         try:
             agent = importlib.import_module(f"algos.{name}.agent").Agent
         except Exception as error:  # noqa: BLE001  (a broken folder is listed, not fatal)
-            rows.append((name, "?", f"cannot import: {type(error).__name__}: {error}"[:80]))
+            rows.append((name, "?", f"cannot import: {type(error).__name__}: {error}"[:80], "?"))
             continue
         spaces = [getattr(agent, f"supported_{role}_spaces", None) for role in ("observation", "action")]
-        rows.append((name, *(", ".join(kinds) if kinds else "any" for kinds in spaces)))
+        masks = "honoured" if getattr(agent, "masks_actions", False) else "-"
+        rows.append((name, *(", ".join(kinds) if kinds else "any" for kinds in spaces), masks))
     return rows
 
 
