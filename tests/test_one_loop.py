@@ -3,9 +3,12 @@ trajectories of vector envs and Dict observations, errors in an algorithm's code
 
 from __future__ import annotations
 
+import pytest
 import torch
 
+from algos.DDPG.agent import Agent as DDPGAgent
 from joyrl.counters import Counters
+from joyrl.errors import ContractError
 from joyrl.trajectories import load_trajectories
 from tests.helpers import NO_WRAPPERS, SMALL_NET, TINY_DQN, read_csv
 
@@ -179,3 +182,9 @@ def test_a_variant_cannot_act_around_the_framework(copy_algo, cli):
     result = cli(*TINY_DQN, "--algo", copy_algo(edit=override), SMALL_NET)
     assert result.code == 2 and result.folder is None
     assert "which joyrl.acting.ScoredActions owns" in result.err
+
+
+def test_a_box_action_variant_cannot_scale_its_own_actions():
+    """DDPG's family acts through joyrl.acting.ScaledActions: a subclass defining sample_action is refused at once."""
+    with pytest.raises(ContractError, match="which joyrl.acting.ScaledActions owns"):
+        type("MyDDPG", (DDPGAgent,), {"sample_action": lambda self, state: state})

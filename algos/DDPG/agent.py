@@ -7,8 +7,9 @@ random actions first, Gaussian exploration noise by default (Ornstein-Uhlenbeck 
 ``noise_type: ou``), no weight decay or batch normalisation, and bootstrapping through time-limit
 truncations (only ``terminated`` stops the target).
 
-Actions live in [-1, 1] inside the agent (networks, noise, replay memory); ``ActionScaler`` maps
-them to the env's bounds on the way out and back on the way in.
+Actions live in [-1, 1] inside the agent (networks, noise, replay memory): the agent supplies
+``unit_action`` and the framework's acting (joyrl.acting.ScaledActions) maps it to the env's bounds
+with ``ActionScaler``; ``store_transition`` maps the env's action back.
 
 TD3 (algos/TD3/agent.py) subclasses this agent and overrides ``compute_target`` (step 9) and
 ``actor_update_due`` (step 11); SAC (algos/SAC/agent.py) also replaces the actor, the exploration
@@ -23,8 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from joyrl.acting import ScaledActions
 from joyrl.buffers import ReplayBatch, ReplayBuffer
-from joyrl.contracts import BaseAgent
 from joyrl.critics import Critics, frozen
 from joyrl.networks import ObservationTensor
 from joyrl.noise import make_noise
@@ -32,7 +33,7 @@ from joyrl.policies import ActionScaler, DeterministicActor
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
-class Agent(BaseAgent):
+class Agent(ScaledActions):
     supported_observation_spaces = ("Box",)
     supported_action_spaces = ("Box",)
     n_critics = 1  # Q(s, a); TD3 and SAC learn twins
@@ -70,18 +71,12 @@ class Agent(BaseAgent):
         cfg = self.cfg
         self.noise = make_noise(cfg.noise_type, self.action_dim, cfg.noise_std, cfg.ou_theta, cfg.ou_dt)
 
-    def sample_action(self, state: np.ndarray) -> np.ndarray:
-        """Step 4: uniformly random for the first ``learning_starts`` steps, then clip(mu(s) + N_t, -1, 1); env units."""
-        self.sample_count += 1
-        if self.sample_count <= self.cfg.learning_starts:
-            action = np.random.uniform(-1.0, 1.0, self.action_dim)
-        else:
-            action = self.policy_action(state, deterministic=False)
-        return self.scaler.to_env(action)
-
-    def predict_action(self, state: np.ndarray) -> np.ndarray:
-        """The deterministic policy mu(s), in env units."""
-        return self.scaler.to_env(self.policy_action(state, deterministic=True))
+    def unit_action(self, state: np.ndarray, explore: bool) -> np.ndarray:
+        """Step 4: uniformly random for the first ``learning_starts`` steps, then clip(mu(s) + N_t, -1, 1); mu(s) when
+        not exploring. In [-1, 1]: the framework's acting (joyrl.acting.ScaledActions) maps it to the env's bounds."""
+        if explore and self.sample_count <= self.cfg.learning_starts:
+            return np.random.uniform(-1.0, 1.0, self.action_dim)
+        return self.policy_action(state, deterministic=not explore)
 
     @torch.inference_mode()
     def policy_action(self, state: np.ndarray, deterministic: bool) -> np.ndarray:
