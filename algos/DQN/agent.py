@@ -11,6 +11,8 @@ The DQN family (DoubleDQN, DuelingDQN, NoisyDQN, PER_DQN, C51, RainbowDQN, DQN_C
 this agent and overrides only the steps that differ: ``build_network`` (step 2), ``build_memory``
 (step 1), ``init_exploration`` (step 4), ``sample_batch`` (step 8), ``compute_target`` (step 9),
 ``gradient_step`` (step 10) and ``extra_stats`` (what ``update`` logs besides the loss and step size).
+Acting is the framework's (joyrl/acting.py, ``ScoredActions``): the agent gives its Q-values
+(``action_scores``) and ε (``exploration_epsilon``); the framework masks illegal actions and picks.
 """
 
 from __future__ import annotations
