@@ -1,0 +1,131 @@
+"""Identity envs: the right action is the observation itself, as Stable-Baselines3's identity envs.
+
+Each step shows a fresh target drawn uniformly at random, and rewards 1.0 for the action that
+names it. The step's target does not depend on the action, so every step is a one-step bandit:
+a policy that learned the task scores the episode length, a random one a fraction of it.
+``register_identity_envs`` registers them with Gymnasium, with their fixed episode length.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+EPISODE_STEPS = 20  # every episode is cut (truncated) after this many steps: the best return is 20.0
+N_TARGETS = 4  # targets and actions of the discrete envs: a random policy averages 20 / 4 = 5.0
+TOLERANCE = 0.25  # IdentityBox rewards |action - target| < this: a uniform random action hits 23% of the time
+IMAGE_SIZE = 8  # IdentityImage frames are (1, 8, 8)
+
+IDS = {
+    "IdentityDiscrete-v0": "IdentityDiscrete",
+    "IdentityBox-v0": "IdentityBox",
+    "IdentityImage-v0": "IdentityImage",
+}
+
+
+class IdentityDiscrete(gym.Env):
+    """Name the target shown as a one-hot vector.
+
+    Observation: ``Box(0, 1, (n,), float32)``, the one-hot vector of the target, an integer drawn
+    uniformly in [0, n) at the reset and after every step.
+
+    Actions: ``Discrete(n)``: the guessed target.
+
+    Rewards: 1.0 when the action equals the target shown, else 0.0. A random policy averages
+    1 / n per step; the best policy scores 1.0 every step.
+
+    Episode end: never terminated; registered with a time limit of ``EPISODE_STEPS`` (20) steps,
+    which truncates every episode, so the best return is 20.0.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, n: int = N_TARGETS, render_mode: str | None = None) -> None:
+        self.n = n
+        self.render_mode = render_mode  # nothing to render
+        self.observation_space = spaces.Box(0.0, 1.0, (n,), np.float32)
+        self.action_space = spaces.Discrete(n)
+        self.target = 0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.target = int(self.np_random.integers(self.n))
+        return self._observation(), {}
+
+    def step(self, action):
+        reward = 1.0 if int(action) == self.target else 0.0
+        self.target = int(self.np_random.integers(self.n))
+        return self._observation(), reward, False, False, {}
+
+    def _observation(self) -> np.ndarray:
+        observation = np.zeros(self.n, np.float32)
+        observation[self.target] = 1.0
+        return observation
+
+
+class IdentityBox(gym.Env):
+    """Repeat the number shown.
+
+    Observation: ``Box(-1, 1, (1,), float32)``, the target, drawn uniformly in [-1, 1] at the
+    reset and after every step.
+
+    Actions: ``Box(-1, 1, (1,), float32)``: the guessed target.
+
+    Rewards: 1.0 when ``|action - target| < tolerance`` (0.25 by default), else 0.0. A uniformly
+    random action averages about 0.23 per step; the best policy scores 1.0 every step.
+
+    Episode end: never terminated; registered with a time limit of ``EPISODE_STEPS`` (20) steps,
+    which truncates every episode, so the best return is 20.0.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, tolerance: float = TOLERANCE, render_mode: str | None = None) -> None:
+        self.tolerance = tolerance
+        self.render_mode = render_mode  # nothing to render
+        self.observation_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.target = np.zeros(1, np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.target = self._draw()
+        return self.target.copy(), {}
+
+    def step(self, action):
+        error = abs(float(np.asarray(action, np.float32).reshape(-1)[0]) - float(self.target[0]))
+        reward = 1.0 if error < self.tolerance else 0.0
+        self.target = self._draw()
+        return self.target.copy(), reward, False, False, {}
+
+    def _draw(self) -> np.ndarray:
+        return self.np_random.uniform(-1.0, 1.0, (1,)).astype(np.float32)
+
+
+class IdentityImage(IdentityDiscrete):
+    """IdentityDiscrete seen as a small grey image, for CNN agents.
+
+    Observation: ``Box(0, 255, (1, 8, 8), uint8)``, one channel: black (0) but for the two
+    columns ``2 * target`` and ``2 * target + 1``, which are white (255); the target is an
+    integer drawn uniformly in [0, 4) at the reset and after every step.
+
+    Actions, rewards and episode end: as IdentityDiscrete's with n = 4: ``Discrete(4)``, 1.0 for
+    naming the target, else 0.0; truncated after ``EPISODE_STEPS`` (20) steps, best return 20.0.
+    """
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        super().__init__(IMAGE_SIZE // 2, render_mode)
+        self.observation_space = spaces.Box(0, 255, (1, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+
+    def _observation(self) -> np.ndarray:
+        frame = np.zeros(self.observation_space.shape, np.uint8)
+        frame[0, :, 2 * self.target : 2 * self.target + 2] = 255
+        return frame
+
+
+def register_identity_envs() -> None:
+    """Register the identity envs with Gymnasium, each with its 20-step time limit; ids already known are kept."""
+    for env_id, name in IDS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=f"{__name__}:{name}", max_episode_steps=EPISODE_STEPS)
