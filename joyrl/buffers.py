@@ -7,9 +7,10 @@ stay bytes, an action mask stays bool), and come back as dicts of tensors.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 
@@ -24,6 +25,25 @@ class ReplayBatch(NamedTuple):
     rewards: torch.Tensor
     next_states: torch.Tensor | dict[str, torch.Tensor]
     terminated: torch.Tensor  # 1.0 where the episode really ended: no bootstrap from next_states
+
+
+class TransitionBatch(Protocol):
+    """What agents read from a sampled batch: ``ReplayBatch``, or ``PrioritizedBatch`` with its extra fields."""
+
+    @property
+    def states(self) -> torch.Tensor | dict[str, torch.Tensor]: ...
+
+    @property
+    def actions(self) -> torch.Tensor: ...
+
+    @property
+    def rewards(self) -> torch.Tensor: ...
+
+    @property
+    def next_states(self) -> torch.Tensor | dict[str, torch.Tensor]: ...
+
+    @property
+    def terminated(self) -> torch.Tensor: ...
 
 
 class DictArray:
@@ -71,7 +91,7 @@ class ReplayBuffer:
         obs_shape: tuple[int, ...] | dict[str, tuple[int, ...]],
         action_shape: tuple[int, ...] = (),
         obs_dtype: Any = np.float32,
-        action_dtype: np.dtype = np.int64,
+        action_dtype: npt.DTypeLike = np.int64,
         device: str | torch.device = "cpu",
     ) -> None:
         self.capacity = capacity
@@ -115,21 +135,25 @@ class ReplayBuffer:
         self.position = int((self.position + n) % self.capacity)
         self.size = min(self.size + n, self.capacity)
 
-    def sample(self, batch_size: int) -> ReplayBatch:
-        """``batch_size`` transitions drawn uniformly with replacement (global NumPy RNG)."""
+    def sample(self, batch_size: int) -> TransitionBatch:
+        """``batch_size`` transitions drawn uniformly with replacement (global NumPy RNG): a ``ReplayBatch``."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         idx = np.random.randint(0, self.size, size=batch_size)
         return ReplayBatch(
-            self._tensor(self.states[idx]),
+            self._observations(self.states[idx]),
             self._tensor(self.actions[idx]),
             self._tensor(self.rewards[idx]),
-            self._tensor(self.next_states[idx]),
+            self._observations(self.next_states[idx]),
             self._tensor(self.terminated[idx]),
         )
 
-    def _tensor(self, array: np.ndarray | dict[str, np.ndarray]) -> torch.Tensor | dict[str, torch.Tensor]:
-        return _each(lambda part: torch.from_numpy(part).to(self.device, non_blocking=True), array)
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(array).to(self.device, non_blocking=True)
+
+    def _observations(self, array: np.ndarray | dict[str, np.ndarray]) -> torch.Tensor | dict[str, torch.Tensor]:
+        """``_tensor`` of a batch of observations, or of each part of Dict ones."""
+        return _each(self._tensor, array)
 
     def state_dict(self) -> dict:
         """Contents and write position as tensors (for checkpoints that keep the buffer)."""

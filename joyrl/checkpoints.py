@@ -12,6 +12,7 @@ import os
 import pickle
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ def first_non_finite(state: Any, name: str = "agent") -> str | None:
     """The path (e.g. ``agent.policy_net.0.weight``) of the first float tensor holding NaN or inf, or None."""
     if isinstance(state, torch.Tensor):
         return name if state.is_floating_point() and not bool(torch.isfinite(state).all()) else None
+    items: Iterable[tuple[Any, Any]]
     if isinstance(state, dict):
         items = state.items()
     elif isinstance(state, (list, tuple)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import gymnasium as gym
 
@@ -50,7 +50,7 @@ _LINE_BREAKS = {ord(char): repr(char)[1:-1] for char in "\n\r\v\f\x1c\x1d\x1e\x8
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not usage plus error
+    def error(self, message: str) -> NoReturn:  # one line, not usage plus error
         raise ConfigError(f"{message}; see python main.py --help")
 
 
@@ -141,7 +141,7 @@ def _list(args: argparse.Namespace) -> int:
 def algorithm_spaces() -> list[tuple[str, ...]]:
     """(name, observation spaces, action spaces, action masks) of each algorithm: its Agent's declared
     ``supported_*_spaces`` ('any' when a plain class declares none) and ``masks_actions``."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name in available(paths.ALGOS_DIR, "agent.py"):
         try:
             agent = importlib.import_module(f"algos.{name}.agent").Agent

@@ -96,7 +96,7 @@ def available(package_dir: Path, required_file: str = "config.py") -> list[str]:
     )
 
 
-def algo_config_class(algo_name: str) -> type:
+def algo_config_class(algo_name: str) -> type[Any]:
     names = available(paths.ALGOS_DIR, "agent.py")
     if algo_name not in names:
         close = close_matches(algo_name, names, n=1, cutoff=0.3)
@@ -105,7 +105,7 @@ def algo_config_class(algo_name: str) -> type:
     return _load_class("algos", algo_name, "AlgoConfig")
 
 
-def env_config_class(env_name: str) -> type:
+def env_config_class(env_name: str) -> type[Any]:
     names = available(paths.ENVS_DIR)
     if env_name not in names:
         raise ConfigError(
@@ -267,7 +267,7 @@ def _chosen_note(section: str, chosen_by: tuple[str, str] | None, layer: Layer) 
     return f" ({section} of {chosen_by[0]}, set at {chosen_by[1]})"
 
 
-def _general_config_class() -> type:
+def _general_config_class() -> type[Any]:
     module = importlib.import_module("config.config")
     return module.GeneralConfig
 

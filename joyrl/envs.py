@@ -34,7 +34,8 @@ class SeedOnFirstReset(gym.Wrapper):
 
     def __init__(self, env: gym.Env, seed: int | None) -> None:
         super().__init__(env)
-        self.step = env.step  # steps go straight to the wrapped env: no extra call on the hot path
+        # steps go straight to the wrapped env: no extra call on the hot path (the method is shadowed on purpose)
+        self.step = env.step  # type: ignore[method-assign]
         self._pending_seed = seed
         if seed is not None:
             env.action_space.seed(seed)

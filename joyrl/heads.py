@@ -40,6 +40,9 @@ class NoisyLinear(nn.Module):
     The noise is a buffer, saved in the state dict so a checkpoint restores the layer exactly.
     """
 
+    weight_epsilon: torch.Tensor  # ε_w (q, p), a buffer
+    bias_epsilon: torch.Tensor  # ε_b (q,), a buffer
+
     def __init__(self, in_features: int, out_features: int, sigma0: float = 0.5) -> None:
         super().__init__()
         self.in_features, self.out_features, self.sigma0 = in_features, out_features, sigma0
@@ -106,7 +109,10 @@ def noisy_copy(net: nn.Sequential, sigma0: float = 0.5, n_layers: int | None = N
     linear = [i for i, layer in enumerate(net) if isinstance(layer, nn.Linear)]
     noisy = set(linear if n_layers is None else linear[max(len(linear) - n_layers, 0) :])
     return nn.Sequential(
-        *(NoisyLinear(layer.in_features, layer.out_features, sigma0) if i in noisy else layer for i, layer in enumerate(net))
+        *(
+            NoisyLinear(layer.in_features, layer.out_features, sigma0) if isinstance(layer, nn.Linear) and i in noisy else layer
+            for i, layer in enumerate(net)
+        )
     )
 
 

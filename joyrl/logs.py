@@ -7,7 +7,7 @@ import csv
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
@@ -80,7 +80,7 @@ class CSVRecorder:
     def __init__(self, path: Path, columns: list[str] | None = None) -> None:
         self.path = path
         self.columns = columns
-        self._file = None
+        self._file: TextIO | None = None
         self._writer: csv.DictWriter | None = None
 
     def write(self, row: dict[str, Any]) -> None:
@@ -89,6 +89,7 @@ class CSVRecorder:
             self._file = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
             self._writer = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
             self._writer.writeheader()
+        assert self._file is not None and self.columns is not None  # opened and fixed with the writer
         self._writer.writerow({key: _cell(row.get(key, "")) for key in self.columns})
         self._file.flush()
 

@@ -44,5 +44,6 @@ def save_gif(frames: list[np.ndarray], path: Path, fps: int) -> Path | None:
     if not frames:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
+    # imageio's stub takes List[ArrayLike], invariant, so a list of arrays does not match it
+    imageio.mimsave(path, frames, duration=1000 / fps, loop=0)  # type: ignore[arg-type]
     return path

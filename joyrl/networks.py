@@ -188,7 +188,8 @@ def _build_dict_body(spec: Any, input_size: Any, key: str, input_dtype: Any) -> 
     """``DictBody`` for the parts ``spec`` names, then the ``head`` layers."""
     check_dict_spec(spec, input_size, key)
     dtypes = input_dtype if isinstance(input_dtype, dict) else dict.fromkeys(input_size, input_dtype)
-    parts, width = {}, 0
+    parts: dict[str, nn.Module] = {}
+    width = 0
     for name, layers in spec.items():
         if name == HEAD:
             continue
@@ -300,7 +301,11 @@ class ObservationTensor:
 
     def __call__(self, observation: Any) -> torch.Tensor | dict[str, torch.Tensor]:
         if self.parts is not None:
-            return {name: part(observation[name]) for name, part in self.parts.items()}
+            return {name: part._fill(observation[name]) for name, part in self.parts.items()}
+        return self._fill(observation)
+
+    def _fill(self, observation: Any) -> torch.Tensor:
+        """One observation of a single array through the buffer: the (1, *obs) input tensor."""
         self.array[0] = observation
         return self.tensor if self.device.type == "cpu" else self.tensor.to(self.device, non_blocking=True)
 
@@ -320,7 +325,9 @@ def dict_format(cfg: Any, key: str = "value_layers", keep_mask: bool = False) ->
         return None
     shapes = {name: tuple(part.shape or ()) for name, part in obs_space.spaces.items()}
     check_dict_spec(spec, shapes, key)
-    formats = {name: np.uint8 if obs_space[name].dtype == np.uint8 else np.float32 for name in spec if name != HEAD}
+    formats: dict[str, type[np.generic]] = {
+        name: np.uint8 if obs_space[name].dtype == np.uint8 else np.float32 for name in spec if name != HEAD
+    }
     if keep_mask and ACTION_MASK in shapes and ACTION_MASK not in formats:
         formats[ACTION_MASK] = np.bool_
     return {name: shapes[name] for name in formats}, formats

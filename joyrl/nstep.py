@@ -61,7 +61,8 @@ class NStepAccumulator:
         """Add one step; returns the transitions it completes (those of an earlier episode first, if one is detected)."""
         state, next_state = np.array(state), np.array(next_state)
         emitted = []
-        if self.pending and not np.array_equal(state, self.last_next_state, equal_nan=True):  # a new episode, not announced
+        last = self.last_next_state
+        if self.pending and last is not None and not np.array_equal(state, last, equal_nan=True):  # a new episode, not announced
             emitted = self.end_episode()
         self.pending.append((state, action, float(reward)))
         self.last_next_state = next_state
@@ -87,6 +88,7 @@ class NStepAccumulator:
         discounts = self.gamma ** np.arange(len(rewards))
         state, action, _ = self.pending.popleft()
         ret = float(rewards @ discounts)
+        assert self.last_next_state is not None  # set by push whenever a step is pending
         return NStepTransition(state, action, ret, self.last_next_state, terminated, self.gamma ** len(rewards))
 
     def state_dict(self) -> dict:
@@ -94,6 +96,7 @@ class NStepAccumulator:
         if not self.pending:
             return {"n_pending": 0}
         states, actions, rewards = zip(*self.pending, strict=True)
+        assert self.last_next_state is not None  # set by push whenever a step is pending
         return {
             "n_pending": len(self.pending),
             "states": torch.from_numpy(np.stack(states)),

@@ -10,9 +10,10 @@ which ``update_priorities`` takes back with the new TD errors.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from joyrl.buffers import ReplayBuffer
@@ -98,10 +99,10 @@ class PrioritizedBatch(NamedTuple):
     int64 array) are the buffer slots, to hand back to ``update_priorities``.
     """
 
-    states: torch.Tensor
+    states: torch.Tensor | dict[str, torch.Tensor]
     actions: torch.Tensor
     rewards: torch.Tensor
-    next_states: torch.Tensor
+    next_states: torch.Tensor | dict[str, torch.Tensor]
     terminated: torch.Tensor
     discounts: torch.Tensor
     weights: torch.Tensor  # importance-sampling weights w_i, at most 1
@@ -124,10 +125,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def __init__(
         self,
         capacity: int,
-        obs_shape: tuple[int, ...],
+        obs_shape: tuple[int, ...] | dict[str, tuple[int, ...]],
         action_shape: tuple[int, ...] = (),
-        obs_dtype: np.dtype = np.float32,
-        action_dtype: np.dtype = np.int64,
+        obs_dtype: Any = np.float32,
+        action_dtype: npt.DTypeLike = np.int64,
         device: str | torch.device = "cpu",
         alpha: float = 0.6,
         eps: float = 1e-6,
@@ -165,10 +166,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         weights = (self.size * probabilities) ** -beta
         weights /= weights.max()
         return PrioritizedBatch(
-            self._tensor(self.states[idx]),
+            self._observations(self.states[idx]),
             self._tensor(self.actions[idx]),
             self._tensor(self.rewards[idx]),
-            self._tensor(self.next_states[idx]),
+            self._observations(self.next_states[idx]),
             self._tensor(self.terminated[idx]),
             self._tensor(self.discounts[idx]),
             self._tensor(weights.astype(np.float32)),

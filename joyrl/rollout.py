@@ -45,7 +45,12 @@ def _zeros(shape: tuple[int, ...], part: Any, dtype: Any, device: torch.device) 
     """(T, N, *part) zeros of ``dtype``, or a dict of them for a dict ``part`` of shapes (and of dtypes)."""
     if isinstance(part, dict):
         dtypes = dtype if isinstance(dtype, dict) else dict.fromkeys(part, dtype)
-        return {name: _zeros(shape, part[name], dtypes[name], device) for name in part}
+        return {name: _tensor_zeros(shape, part[name], dtypes[name], device) for name in part}
+    return _tensor_zeros(shape, part, dtype, device)
+
+
+def _tensor_zeros(shape: tuple[int, ...], part: tuple[int, ...], dtype: Any, device: torch.device) -> torch.Tensor:
+    """(T, N, *part) zeros of the torch dtype of NumPy's ``dtype``."""
     return torch.zeros((*shape, *part), dtype=torch.from_numpy(np.zeros(0, dtype=dtype)).dtype, device=device)
 
 
@@ -65,7 +70,7 @@ class RolloutStorage:
         self.n_steps, self.n_envs, self.device = n_steps, n_envs, torch.device(device)
         shape = (n_steps, n_envs)
         self.observations = _zeros(shape, obs_shape, obs_dtype, self.device)
-        self.actions = _zeros(shape, tuple(action_shape), action_dtype, self.device)
+        self.actions = _tensor_zeros(shape, tuple(action_shape), action_dtype, self.device)
         self.log_probs = torch.zeros(shape, device=self.device)
         self.values = torch.zeros(shape, device=self.device)
         # what the envs return stays in NumPy until GAE
@@ -95,9 +100,11 @@ class RolloutStorage:
         """One vector-env step: what the agent acted on and chose, and what the envs returned (each (n_envs, ...))."""
         t = self.step
         if isinstance(self.observations, dict):
+            assert isinstance(observations, dict)  # a storage of parts is given observations by part
             for name, part in self.observations.items():
                 part[t] = observations[name]
         else:
+            assert not isinstance(observations, dict)
             self.observations[t] = observations
         self.actions[t] = actions
         self.log_probs[t] = log_probs

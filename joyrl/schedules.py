@@ -34,7 +34,8 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
 @torch.no_grad()
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
     """Polyak averaging: target <- tau * source + (1 - tau) * target; tau = 1 is a hard copy."""
-    target_params, source_params = list(target.parameters()), list(source.parameters())
+    target_params: list[torch.Tensor] = list(target.parameters())
+    source_params: list[torch.Tensor] = list(source.parameters())
     if tau >= 1.0:
         torch._foreach_copy_(target_params, source_params)
     else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 OPEN = np.iinfo(np.int64).max  # episode_end of the episode still being written
@@ -46,7 +47,7 @@ class SequenceReplayBuffer:
         obs_shape: tuple[int, ...],
         burn_in: int,
         seq_len: int,
-        obs_dtype: np.dtype = np.float32,
+        obs_dtype: npt.DTypeLike = np.float32,
         device: str | torch.device = "cpu",
     ) -> None:
         self.capacity, self.burn_in, self.seq_len = capacity, burn_in, seq_len
@@ -101,7 +102,7 @@ class SequenceReplayBuffer:
             window = array[slots]
             window[padding] = 0
             fields.append(self._tensor(window))
-        return SequenceBatch(*fields, self._tensor(mask.astype(np.float32)))
+        return SequenceBatch._make([*fields, self._tensor(mask.astype(np.float32))])
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(array).to(self.device, non_blocking=True)

@@ -68,6 +68,7 @@ def supports_start_state(env_id: str) -> bool:
     if spec is None:
         return False
     entry_point = spec.entry_point
+    assert entry_point is not None  # every env gym.make can build has one
     creator = entry_point if callable(entry_point) else load_env_creator(entry_point)
     return getattr(creator, "supports_start_state", False) is True
 
@@ -75,8 +76,10 @@ def supports_start_state(env_id: str) -> bool:
 def start_states(env: gym.Env, n_states: int) -> Sequence[int]:
     """The states ``env`` can start an episode in: ``valid_states()``, ``nonterminal_states``, or all of them."""
     unwrapped = env.unwrapped
-    if callable(getattr(unwrapped, "valid_states", None)):
-        return [int(state) for state in np.asarray(unwrapped.valid_states()).ravel()]
-    if getattr(unwrapped, "nonterminal_states", None) is not None:
-        return [int(state) for state in unwrapped.nonterminal_states]
+    valid_states = getattr(unwrapped, "valid_states", None)
+    if callable(valid_states):
+        return [int(state) for state in np.asarray(valid_states()).ravel()]
+    nonterminal_states = getattr(unwrapped, "nonterminal_states", None)
+    if nonterminal_states is not None:
+        return [int(state) for state in nonterminal_states]
     return range(n_states)

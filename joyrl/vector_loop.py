@@ -62,6 +62,7 @@ class VectorTrainer(BaseTrainer):
             return self.finished.popleft()
         if self.envs is None or env is not self.first_env:
             self._build(env, cfg)
+        assert self.envs is not None  # built above
         if self.states is None:
             self._reset()
         update_sums: dict[str, float] = {}
@@ -98,6 +99,7 @@ class VectorTrainer(BaseTrainer):
         self.states = None
 
     def _reset(self) -> None:
+        assert self.envs is not None  # built by _build first
         self.states, _ = self.envs.reset()
         n_envs = self.envs.num_envs
         self.autoreset = np.zeros(n_envs, dtype=bool)

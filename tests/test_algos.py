@@ -137,3 +137,14 @@ def test_qlearning_checkpoint_holds_the_q_table(qlearning_run):
     agent_state = torch.load(qlearning_run / "models" / "best.pt", weights_only=True)["agent"]
     assert agent_state["q_table"].shape == (48, 4)
     assert np.isfinite(agent_state["q_table"].numpy()).all()
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_declared_weights_are_entries_of_the_agent_state(algo):
+    """What a fine-tune carries over (Agent.weights) names entries the agent really checkpoints."""
+    cfg = config_from_args(smoke_args(algo))
+    run = Run(cfg)
+    run.prepare()
+    assert run.agent.weights, f"{algo} declares no weights: it cannot be fine-tuned"
+    assert set(run.agent.weights) <= set(run.agent.state_dict()), f"{algo}.weights names entries its state_dict lacks"
+    run.env.close()

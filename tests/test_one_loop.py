@@ -174,7 +174,7 @@ def test_a_variant_cannot_act_around_the_framework(copy_algo, cli):
     def override(folder):
         path = folder / "agent.py"
         source = path.read_text(encoding="utf-8")
-        method = "    def exploration_epsilon(self) -> float:\n"
+        method = "    def exploration_epsilon(self) -> float | None:\n"
         path.write_text(
             source.replace(method, "    def predict_action(self, state):\n        return 0\n\n" + method), encoding="utf-8"
         )

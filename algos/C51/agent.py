@@ -10,13 +10,15 @@ kept, except that the loss is the paper's cross-entropy rather than the Huber lo
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from algos.DQN.agent import Agent as DQNAgent
-from joyrl.buffers import ReplayBatch
+from joyrl.buffers import TransitionBatch
 from joyrl.heads import CategoricalHead, categorical_projection, expected_q
-from joyrl.networks import ObservationTensor, build_body, legal_only
+from joyrl.networks import ObservationTensor, Shape, build_body, legal_only
 
 
 class Agent(DQNAgent):
@@ -25,7 +27,7 @@ class Agent(DQNAgent):
         # The support z_i (N,), from the merged config (pseudocode step 2)
         self.support = torch.linspace(cfg.v_min, cfg.v_max, cfg.n_atoms, device=self.device)
 
-    def build_network(self, obs_shape: tuple[int, ...], obs_dtype: type) -> nn.Module:
+    def build_network(self, obs_shape: Shape | dict[str, Shape], obs_dtype: Any) -> nn.Sequential:
         """Step 2, categorical: atom logits (B, A, N); the softmax over N gives p_i(s, a; θ)."""
         body, width = build_body(self.cfg.value_layers, obs_shape, input_dtype=obs_dtype)
         return nn.Sequential(body, CategoricalHead(width, self.n_actions, self.cfg.n_atoms))
@@ -34,7 +36,7 @@ class Agent(DQNAgent):
         """Q(s, a) = Σ_i z_i p_i(s, a; θ) for every action: (1, A); the framework masks and takes the argmax."""
         return expected_q(self.policy_net(observation), self.support)
 
-    def gradient_step(self, batch: ReplayBatch) -> torch.Tensor:
+    def gradient_step(self, batch: TransitionBatch) -> torch.Tensor:
         """Steps 9-10: one gradient step on the cross-entropy between m and p(s_j, a_j; θ); returns the loss, detached."""
         rows = torch.arange(len(batch.actions), device=self.device)
         log_probs = self.policy_net(batch.states)[rows, batch.actions].log_softmax(dim=1)  # log p_i(s, a; θ): (B, N)
@@ -43,7 +45,7 @@ class Agent(DQNAgent):
         return loss.detach()
 
     @torch.no_grad()
-    def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
+    def compute_target(self, batch: TransitionBatch) -> torch.Tensor:
         """The target distribution m: r + γ (1 - terminated) z projected onto the support (step 9); shape (B, N)."""
         next_probs = self.target_net(batch.next_states).softmax(dim=2)  # p_j(s', a; θ⁻): (B, A, N)
         next_q = legal_only((next_probs * self.support).sum(dim=2), batch.next_states)  # Q(s', a; θ⁻), legal a: (B, A)

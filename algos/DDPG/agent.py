@@ -19,13 +19,14 @@ and the actor's loss.
 from __future__ import annotations
 
 import copy
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from joyrl.acting import ScaledActions
-from joyrl.buffers import ReplayBatch, ReplayBuffer
+from joyrl.buffers import ReplayBuffer, TransitionBatch
 from joyrl.critics import Critics, frozen
 from joyrl.networks import ObservationTensor
 from joyrl.noise import make_noise
@@ -37,7 +38,17 @@ class Agent(ScaledActions):
     supported_observation_spaces = ("Box",)
     supported_action_spaces = ("Box",)
     n_critics = 1  # Q(s, a); TD3 and SAC learn twins
-    checkpointed = ("actor", "actor_target", "critic", "critic_target", "actor_optimizer", "critic_optimizer", "noise")
+    # the attributes whose state_dict() a checkpoint keeps
+    checkpointed: ClassVar[tuple[str, ...]] = (
+        "actor",
+        "actor_target",
+        "critic",
+        "critic_target",
+        "actor_optimizer",
+        "critic_optimizer",
+        "noise",
+    )
+    memory: ReplayBuffer  # D
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -113,12 +124,13 @@ class Agent(ScaledActions):
         return {"critic_loss": losses[0], "actor_loss": losses[1], **self.extra_stats(), "lr": lr}
 
     @torch.no_grad()
-    def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
+    def compute_target(self, batch: TransitionBatch) -> torch.Tensor:
         """Step 9: y = r + gamma (1 - terminated) Q'(s', mu'(s')); shape (B,)."""
+        assert self.actor_target is not None  # SAC, which keeps no target actor, overrides this step
         next_q = self.critic_target(batch.next_states, self.actor_target(batch.next_states))[0]  # (B,)
         return batch.rewards + self.cfg.gamma * (1.0 - batch.terminated) * next_q
 
-    def update_critic(self, batch: ReplayBatch) -> torch.Tensor:
+    def update_critic(self, batch: TransitionBatch) -> torch.Tensor:
         """Step 10: one Adam step on sum_i mean_j (Q_i(s_j, a_j) - y_j)^2; returns the loss, detached."""
         q_values = self.critic(batch.states, batch.actions)  # (n, B)
         loss = self.critic_loss(q_values, self.compute_target(batch))
@@ -135,7 +147,7 @@ class Agent(ScaledActions):
         """Step 11 happens after every critic step (TD3: every ``policy_delay``-th)."""
         return True
 
-    def update_actor(self, batch: ReplayBatch) -> torch.Tensor:
+    def update_actor(self, batch: TransitionBatch) -> torch.Tensor:
         """Step 11: one Adam step on -mean_j Q_1(s_j, mu(s_j)), the deterministic policy gradient; returns the loss."""
         with frozen(self.critic):  # the gradient reaches mu through a, no critic weight gradient is computed
             q_values = self.critic(batch.states, self.actor(batch.states), n=1)[0]  # (B,)
@@ -148,6 +160,7 @@ class Agent(ScaledActions):
     def update_targets(self) -> None:
         """Step 12: theta' <- tau theta + (1 - tau) theta' for the critics and the actor."""
         soft_update(self.critic_target, self.critic, self.cfg.tau)
+        assert self.actor_target is not None  # SAC, which keeps no target actor, overrides this step
         soft_update(self.actor_target, self.actor, self.cfg.tau)
 
     def extra_stats(self) -> dict[str, float]:

@@ -18,6 +18,7 @@ Acting is the framework's (joyrl/acting.py, ``ScoredActions``): the agent gives 
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,14 +26,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from joyrl.acting import ScoredActions
-from joyrl.buffers import ReplayBatch, ReplayBuffer
-from joyrl.networks import ObservationTensor, build_mlp, dict_format, legal_only
+from joyrl.buffers import ReplayBuffer, TransitionBatch
+from joyrl.networks import ObservationTensor, Shape, build_mlp, dict_format, legal_only
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
 class Agent(ScoredActions):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete",)
+    memory: ReplayBuffer  # D
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -51,11 +53,11 @@ class Agent(ScoredActions):
         self.sample_count = 0  # env steps taken with sample_action
         self.update_count = 0  # gradient steps taken
 
-    def build_network(self, obs_shape: tuple[int, ...], obs_dtype: type) -> nn.Module:
+    def build_network(self, obs_shape: Shape | dict[str, Shape], obs_dtype: Any) -> nn.Sequential:
         """Step 2: an MLP with the hidden layers of ``value_layers`` and one output per action: Q-values (B, A)."""
         return build_mlp(self.cfg.value_layers, obs_shape, self.n_actions, input_dtype=obs_dtype)
 
-    def build_memory(self, obs_shape: tuple[int, ...], obs_dtype: type) -> ReplayBuffer:
+    def build_memory(self, obs_shape: Shape | dict[str, Shape], obs_dtype: Any) -> ReplayBuffer:
         """Step 1: a uniform replay ring of ``buffer_size`` transitions."""
         return ReplayBuffer(self.cfg.buffer_size, obs_shape, obs_dtype=obs_dtype, device=self.device)
 
@@ -64,7 +66,7 @@ class Agent(ScoredActions):
         cfg = self.cfg
         self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
 
-    def exploration_epsilon(self) -> float:
+    def exploration_epsilon(self) -> float | None:
         """ε_t of the ε-greedy behaviour policy (pseudocode step 4); the framework draws a legal random action."""
         return self.epsilon(self.sample_count)
 
@@ -85,7 +87,7 @@ class Agent(ScoredActions):
             return None
         lr = self.learning_rate(self.sample_count)
         set_learning_rate(self.optimizer, lr)
-        total_loss = 0.0
+        total_loss: float | torch.Tensor = 0.0
         for _ in range(self.cfg.gradient_steps):
             batch = self.sample_batch()  # step 8
             total_loss += self.gradient_step(batch)  # steps 9-10
@@ -94,11 +96,11 @@ class Agent(ScoredActions):
                 soft_update(self.target_net, self.policy_net, self.cfg.tau)  # θ⁻ <- θ (step 11)
         return {"loss": float(total_loss) / self.cfg.gradient_steps, **self.extra_stats(), "lr": lr}
 
-    def sample_batch(self) -> ReplayBatch:
+    def sample_batch(self) -> TransitionBatch:
         """Step 8: ``batch_size`` transitions from D, uniformly with replacement."""
         return self.memory.sample(self.cfg.batch_size)
 
-    def gradient_step(self, batch: ReplayBatch) -> torch.Tensor:
+    def gradient_step(self, batch: TransitionBatch) -> torch.Tensor:
         """Steps 9-10: one gradient step on the Huber loss between Q(s_j, a_j; θ) and y_j; returns the loss, detached."""
         q_values = self.policy_net(batch.states).gather(1, batch.actions.unsqueeze(1)).squeeze(1)  # (B,)
         loss = F.smooth_l1_loss(q_values, self.compute_target(batch))
@@ -106,7 +108,7 @@ class Agent(ScoredActions):
         return loss.detach()
 
     @torch.no_grad()
-    def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
+    def compute_target(self, batch: TransitionBatch) -> torch.Tensor:
         """y = r + γ (1 - terminated) max_a' Q(s', a'; θ⁻), a' legal in s'  (pseudocode step 9); shape (B,)."""
         next_q = legal_only(self.target_net(batch.next_states), batch.next_states).max(dim=1).values
         return batch.rewards + self.cfg.gamma * (1.0 - batch.terminated) * next_q

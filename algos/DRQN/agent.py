@@ -64,8 +64,6 @@ class RunningMeanStd:
     def std(self) -> np.ndarray:
         return np.sqrt(self.m2 / self.count + 1e-8) if self.count > 1 else np.ones_like(self.mean)
 
-    weights = ("policy_net", "target_net", "input_stats")  # what a fine-tune takes from a checkpoint
-
     def state_dict(self) -> dict:
         return {"count": self.count, "mean": torch.from_numpy(self.mean.copy()), "m2": torch.from_numpy(self.m2.copy())}
 
@@ -76,6 +74,7 @@ class RunningMeanStd:
 class Agent(BaseAgent):
     supported_observation_spaces = ("Box",)
     supported_action_spaces = ("Discrete",)
+    memory: SequenceReplayBuffer  # D
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -139,7 +138,7 @@ class Agent(BaseAgent):
             return None
         lr = self.learning_rate(self.sample_count)
         set_learning_rate(self.optimizer, lr)
-        total_loss = 0.0
+        total_loss: float | torch.Tensor = 0.0
         for _ in range(self.cfg.gradient_steps):
             loss = self.compute_loss(self.memory.sample(self.cfg.batch_size))
             self.optimizer.zero_grad(set_to_none=True)
@@ -201,6 +200,8 @@ class Agent(BaseAgent):
         mean = torch.as_tensor(self.input_stats.mean, dtype=torch.float32, device=self.device)
         std = torch.as_tensor(self.input_stats.std(), dtype=torch.float32, device=self.device)
         return (inputs - mean) / std
+
+    weights = ("policy_net", "target_net", "input_stats")  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         return {

@@ -10,13 +10,13 @@ from __future__ import annotations
 import torch
 
 from algos.DQN.agent import Agent as DQNAgent
-from joyrl.buffers import ReplayBatch
+from joyrl.buffers import TransitionBatch
 from joyrl.networks import legal_only
 
 
 class Agent(DQNAgent):
     @torch.no_grad()
-    def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
+    def compute_target(self, batch: TransitionBatch) -> torch.Tensor:
         """y = r + γ (1 - terminated) Q(s', argmax_a' Q(s', a'; θ); θ⁻)  (pseudocode step 9); shape (B,)."""
         online_q = legal_only(self.policy_net(batch.next_states), batch.next_states)  # legal a' only, when masked
         next_actions = online_q.argmax(dim=1, keepdim=True)  # a* by the online net: (B, 1)

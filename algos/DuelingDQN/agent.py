@@ -9,15 +9,17 @@ everything else.
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from algos.DQN.agent import Agent as DQNAgent
 from joyrl.heads import DuelingHead
-from joyrl.networks import build_body
+from joyrl.networks import Shape, build_body
 
 
 class Agent(DQNAgent):
-    def build_network(self, obs_shape: tuple[int, ...], obs_dtype: type) -> nn.Module:
+    def build_network(self, obs_shape: Shape | dict[str, Shape], obs_dtype: Any) -> nn.Sequential:
         """Step 2, dueling: Q(s, a; θ) = V(s) + A(s, a) - mean_a' A(s, a') on the shared hidden layers; (B, A)."""
         body, width = build_body(self.cfg.value_layers, obs_shape, input_dtype=obs_dtype)
         return nn.Sequential(body, DuelingHead(width, self.n_actions, self.cfg.stream_size))

@@ -12,17 +12,19 @@ annealed learning rate, bootstrapping through truncations.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import torch
 from torch import nn
 
 from algos.DQN.agent import Agent as DQNAgent
-from joyrl.buffers import ReplayBatch
-from joyrl.heads import noisy_copy, noisy_forward, reset_noise
-from joyrl.networks import ObservationTensor
+from joyrl.buffers import TransitionBatch
+from joyrl.heads import NoisyLinear, noisy_copy, noisy_forward, reset_noise
+from joyrl.networks import ObservationTensor, Shape
 
 
 class Agent(DQNAgent):
-    def build_network(self, obs_shape: tuple[int, ...], obs_dtype: type) -> nn.Module:
+    def build_network(self, obs_shape: Shape | dict[str, Shape], obs_dtype: Any) -> nn.Sequential:
         """Step 2: Q(s, a, ε; ζ), ζ = (µ, σ): DQN's MLP with its last ``noisy_layers`` linear layers noisy.
 
         The target network, DQN's copy of it, draws noise of its own: Q(s, a, ε'; ζ⁻).
@@ -40,7 +42,7 @@ class Agent(DQNAgent):
         """Q(s, a, ε; ζ) under noise ε drawn for this step (pseudocode step 4), or Q(s, a; µ) for the greedy policy."""
         return noisy_forward(self.policy_net, observation, explore)
 
-    def gradient_step(self, batch: ReplayBatch) -> torch.Tensor:
+    def gradient_step(self, batch: TransitionBatch) -> torch.Tensor:
         """Steps 9-11: fresh noise, then DQN's gradient step (its target max_a' Q(s', a', ε'; ζ⁻), step 10)."""
         reset_noise(self.policy_net)  # ε for the online network (step 9)
         reset_noise(self.target_net)  # ε' for the target network, independent of ε (step 9)
@@ -49,4 +51,5 @@ class Agent(DQNAgent):
     @torch.no_grad()
     def extra_stats(self) -> dict[str, float]:
         """σ: the mean |σ| of the output layer's weights, how much noise the agent still explores with."""
-        return {"sigma": float(self.policy_net[-1].weight_sigma.abs().mean())}
+        output_layer = cast(NoisyLinear, self.policy_net[-1])  # noisy_copy made it noisy (noisy_layers >= 1)
+        return {"sigma": float(output_layer.weight_sigma.abs().mean())}

@@ -10,21 +10,26 @@ exploration, the targets, the target network, the learning-rate annealing) is DQ
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
 from algos.DQN.agent import Agent as DQNAgent
+from joyrl.networks import Shape
 from joyrl.prioritized import PrioritizedBatch, PrioritizedReplayBuffer
 from joyrl.schedules import DecaySchedule
 
 
 class Agent(DQNAgent):
+    memory: PrioritizedReplayBuffer  # D, prioritised
+
     def __init__(self, cfg) -> None:
         super().__init__(cfg)
         # β_t: annealed linearly from beta_start to beta_end over beta_decay env steps (by default the whole budget)
         self.beta = DecaySchedule(cfg.beta_start, cfg.beta_end, cfg.beta_decay or cfg.max_env_steps, "linear")
 
-    def build_memory(self, obs_shape: tuple[int, ...], obs_dtype: type) -> PrioritizedReplayBuffer:
+    def build_memory(self, obs_shape: Shape | dict[str, Shape], obs_dtype: Any) -> PrioritizedReplayBuffer:
         """Step 1: D, prioritised: a replay ring with a sum tree of the priorities p_i^α."""
         cfg = self.cfg
         return PrioritizedReplayBuffer(
@@ -35,7 +40,8 @@ class Agent(DQNAgent):
         """Step 8: ``batch_size`` transitions drawn in proportion to p_j^α, with their importance weights w_j (B,)."""
         return self.memory.sample(self.cfg.batch_size, self.beta(self.sample_count))
 
-    def gradient_step(self, batch: PrioritizedBatch) -> torch.Tensor:
+    # narrower than DQN's hook on purpose: DQN's update passes it what sample_batch returns, a PrioritizedBatch
+    def gradient_step(self, batch: PrioritizedBatch) -> torch.Tensor:  # type: ignore[override]
         """Steps 9-11: the importance-weighted Huber loss, one gradient step, then the new priorities."""
         q_values = self.policy_net(batch.states).gather(1, batch.actions.unsqueeze(1)).squeeze(1)  # (B,)
         targets = self.compute_target(batch)  # (B,), step 9

@@ -31,7 +31,7 @@ from torch import nn
 from torch.distributions import Categorical, Distribution, Normal, kl_divergence
 
 from joyrl.contracts import BaseAgent
-from joyrl.networks import ObservationTensor, build_mlp, dict_format, legal_only
+from joyrl.networks import ObservationTensor, Shape, build_mlp, dict_format, legal_only
 from joyrl.normalizers import ObservationNormalizer, RewardScaler
 from joyrl.policies import ActionScaler, GaussianPolicy, categorical, squashed_log_prob
 from joyrl.rollout import RolloutBatch, RolloutStorage
@@ -57,10 +57,11 @@ def orthogonal_init(module: nn.Module, gain: float) -> None:
     for layer in module.modules():
         if isinstance(layer, nn.Linear | nn.Conv2d):
             nn.init.orthogonal_(layer.weight, gain)
-            nn.init.zeros_(layer.bias)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
 
 
-def index_distribution(distribution: Distribution, indices: torch.Tensor) -> Distribution:
+def index_distribution(distribution: Categorical | Normal, indices: torch.Tensor) -> Categorical | Normal:
     """The rows ``indices`` of a batched Categorical or Normal."""
     if isinstance(distribution, Categorical):
         return Categorical(logits=distribution.logits[indices])
@@ -71,6 +72,8 @@ class Agent(BaseAgent):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete", "Box")
     masks_actions = True  # the categorical policy gives illegal actions probability 0 (joyrl.policies.categorical)
+    obs_shape: Shape | dict[str, Shape]  # of one observation, or of each kept part of a Dict one
+    obs_dtype: Any  # its NumPy dtype, or one per part
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -86,14 +89,17 @@ class Agent(BaseAgent):
         )
         if cfg.normalize_obs and isinstance(self.obs_shape, dict):
             raise ValueError("normalize_obs handles Box observations only; set it to false for Dict observations")
-        self.obs_normalizer = ObservationNormalizer(self.obs_shape) if cfg.normalize_obs else None
+        self.obs_normalizer = (
+            ObservationNormalizer(self.obs_shape) if cfg.normalize_obs and not isinstance(self.obs_shape, dict) else None
+        )
         self.reward_scaler = RewardScaler(cfg.n_envs, cfg.gamma) if cfg.normalize_reward else None
         self.action_scaler = ActionScaler(cfg.action_low, cfg.action_high) if self.continuous else None
         self.observation = ObservationTensor(self.obs_shape, self.device, self.obs_dtype)  # predict_action's input
         self.learning_rate = self.schedule(cfg.lr, cfg.lr_end)
         self.kl_beta: float | None = None
         self.init_update_rule()
-        self.acted: tuple | None = None  # (observations, actions, log-probs, values) of the last sample_action
+        # (observations, actions, log-probs, values) of the last sample_action
+        self.acted: tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self.next_states: Any = None  # the observations after the last stored step, for V(s_T)
         self.sample_count = 0  # env steps taken with sample_action, over all envs
         self.update_count = 0  # updates (rollouts learned from)
@@ -101,6 +107,7 @@ class Agent(BaseAgent):
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         """Step 1: the actor (logits (B, A), or a GaussianPolicy) and the critic (B, 1) from their layer specs."""
         cfg = self.cfg
+        actor: nn.Module
         if self.continuous:
             actor = GaussianPolicy(cfg.actor_layers, self.obs_shape, cfg.n_actions, cfg.log_std_init, self.obs_dtype)
             actor_output = actor.mean[-1]
@@ -147,6 +154,7 @@ class Agent(BaseAgent):
             state = self.obs_normalizer(np.asarray(state, dtype=np.float32).reshape(1, -1), update=False)[0]
         observation = self.observation(state)
         if self.continuous:
+            assert isinstance(self.actor, GaussianPolicy)  # built for Box actions
             return self.env_actions(self.actor.mean(observation))[0]
         return int(legal_only(self.actor(observation), observation).argmax())
 
@@ -156,6 +164,7 @@ class Agent(BaseAgent):
         """Step 4: the envs' answer to the last ``sample_action``, into the rollout (rewards scaled when normalize_reward)."""
         if self.reward_scaler is not None:
             reward = self.reward_scaler(reward, terminated | truncated, valid)
+        assert self.acted is not None  # sample_action came first
         self.rollout.add(*self.acted, reward, terminated, truncated, valid)
         self.next_states = next_state
 
@@ -208,9 +217,12 @@ class Agent(BaseAgent):
         stats = dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"), means, strict=True))
         if old_policy is not None:  # step 9: adapt beta to the KL of the whole update
             valid = self.rollout.valid_indices()
-            kl = self.kl(index_distribution(old_policy, valid), index_distribution(self.rollout_distribution(), valid)).item()
-            self.kl_beta = adapted_kl_beta(self.kl_beta, kl, cfg.kl_dtarg)
-            stats.update(kl=kl, kl_beta=self.kl_beta)
+            update_kl = self.kl(
+                index_distribution(old_policy, valid), index_distribution(self.rollout_distribution(), valid)
+            ).item()
+            assert self.kl_beta is not None  # set by init_update_rule for ppo_type kl
+            self.kl_beta = adapted_kl_beta(self.kl_beta, update_kl, cfg.kl_dtarg)
+            stats.update(kl=update_kl, kl_beta=self.kl_beta)
         return {**stats, "clip_range": clip_range}
 
     def policy_loss(
@@ -219,6 +231,7 @@ class Agent(BaseAgent):
         """Step 7, the policy's loss: -L^CLIP (ppo_type clip), or -(E[rho A] - beta KL[pi_old, pi]) (ppo_type kl)."""
         if self.cfg.ppo_type == "clip":
             return clipped_surrogate_loss(ratio, advantages, clip_range)
+        assert self.kl_beta is not None and kl is not None  # ppo_type kl
         return -(ratio * advantages).mean() + self.kl_beta * kl
 
     def value_loss(self, values: torch.Tensor, batch: RolloutBatch) -> torch.Tensor:
@@ -236,15 +249,15 @@ class Agent(BaseAgent):
         torch.nn.utils.clip_grad_norm_(self.parameters, self.cfg.max_grad_norm)
         self.optimizer.step()
 
-    def distribution(self, observations: Any) -> Distribution:
+    def distribution(self, observations: Any) -> Categorical | Normal:
         """pi(.|s): a Categorical over the legal actions, or the Gaussian N(mu(s), sigma)."""
         if self.continuous:
             return self.actor(observations)
         return categorical(self.actor(observations), observations)
 
-    def log_prob_entropy(self, distribution: Distribution, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def log_prob_entropy(self, distribution: Categorical | Normal, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """log pi(a|s) (B,) and the entropy (B,); squashed Gaussians have no closed form: -log pi(a|s) estimates it."""
-        if not self.continuous:
+        if isinstance(distribution, Categorical):  # Discrete actions
             return distribution.log_prob(actions), distribution.entropy()
         if self.cfg.squash:
             log_probs = squashed_log_prob(distribution, actions)
@@ -258,7 +271,7 @@ class Agent(BaseAgent):
         return (kl.sum(-1) if kl.dim() > 1 else kl).mean()
 
     @torch.no_grad()
-    def rollout_distribution(self) -> Distribution:
+    def rollout_distribution(self) -> Categorical | Normal:
         """pi(.|s) for every sample of the rollout, flattened (index step * n_envs + env), for the KL penalty."""
         return self.distribution(self.rollout.flat_observations())
 
@@ -268,6 +281,7 @@ class Agent(BaseAgent):
             return actions.cpu().numpy()
         if self.cfg.squash:
             actions = torch.tanh(actions)
+        assert self.action_scaler is not None  # made for Box actions
         return self.action_scaler.to_env(actions.cpu().numpy())  # clipped to [-1, 1], then to [low, high]
 
     def batch_observations(self, states: Any, update_stats: bool) -> Any:

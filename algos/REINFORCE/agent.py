@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from gymnasium import spaces
+from torch import nn
 from torch.distributions import Distribution
 
 from joyrl.contracts import BaseAgent
@@ -38,6 +39,7 @@ class Agent(BaseAgent):
         self.device = torch.device(cfg.device)
         self.continuous = isinstance(cfg.action_space, spaces.Box)
         obs_shape = (cfg.n_states,)
+        self.actor: GaussianPolicy | nn.Sequential
         if self.continuous:  # pi(.|s) = N(mu(s), sigma^2), actions in [-1, 1] units (step 1)
             self.actor = GaussianPolicy(cfg.actor_layers, obs_shape, cfg.n_actions, cfg.log_std_init).to(self.device)
             self.scaler = ActionScaler(cfg.action_low, cfg.action_high)
@@ -70,6 +72,7 @@ class Agent(BaseAgent):
         """The most likely action: argmax_a pi(a|s), or the Gaussian's mean."""
         observation = self.observation(state)
         if self.continuous:
+            assert isinstance(self.actor, GaussianPolicy)  # built for Box actions
             return self.scaler.to_env(self.actor.mean(observation)[0].cpu().numpy())
         return int(self.actor(observation).argmax())
 
@@ -154,7 +157,7 @@ class Agent(BaseAgent):
         """One Adam step on each network, each gradient's norm clipped to ``max_grad_norm`` (steps 6-7)."""
         losses = self.losses(states, actions, returns, advantages)
         pairs = [(self.actor, self.actor_optimizer, losses["policy_loss"])]
-        if self.critic is not None:
+        if self.critic is not None and self.critic_optimizer is not None:  # made together
             pairs.append((self.critic, self.critic_optimizer, losses["value_loss"]))
         for network, optimizer, loss in pairs:
             optimizer.zero_grad(set_to_none=True)
@@ -182,7 +185,7 @@ class Agent(BaseAgent):
             "update_count": self.update_count,
             "rollout": self.rollout_state(),
         }
-        if self.critic is not None:
+        if self.critic is not None and self.critic_optimizer is not None:
             state["critic"] = self.critic.state_dict()
             state["critic_optimizer"] = self.critic_optimizer.state_dict()
         return state
@@ -190,7 +193,7 @@ class Agent(BaseAgent):
     def load_state_dict(self, state: dict) -> None:
         self.actor.load_state_dict(state["actor"])
         self.actor_optimizer.load_state_dict(state["actor_optimizer"])
-        if self.critic is not None:
+        if self.critic is not None and self.critic_optimizer is not None:
             self.critic.load_state_dict(state["critic"])
             self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.sample_count = state["sample_count"]

@@ -15,19 +15,22 @@ bootstrapping through time-limit truncations (n-step included).
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import torch
 from torch import nn
 
 from algos.DQN.agent import Agent as DQNAgent
 from joyrl.heads import DuelingHead, NoisyLinear, categorical_projection, expected_q, noisy_forward, reset_noise
-from joyrl.networks import ObservationTensor, build_body, legal_only
+from joyrl.networks import ObservationTensor, Shape, build_body, legal_only
 from joyrl.nstep import NStepAccumulator, NStepTransition
 from joyrl.prioritized import PrioritizedBatch, PrioritizedReplayBuffer
 from joyrl.schedules import DecaySchedule
 
 
 class Agent(DQNAgent):
+    memory: PrioritizedReplayBuffer  # D, prioritised, of n-step transitions
+
     def __init__(self, cfg) -> None:
         super().__init__(cfg)
         self.nstep = NStepAccumulator(cfg.n_steps, cfg.gamma)  # feeds D with n-step transitions (pseudocode step 1)
@@ -35,7 +38,7 @@ class Agent(DQNAgent):
         # β_t: annealed linearly from beta_start to beta_end over beta_decay env steps (by default the whole budget)
         self.beta = DecaySchedule(cfg.beta_start, cfg.beta_end, cfg.beta_decay or cfg.max_env_steps, "linear")
 
-    def build_network(self, obs_shape: tuple[int, ...], obs_dtype: type) -> nn.Module:
+    def build_network(self, obs_shape: Shape | dict[str, Shape], obs_dtype: Any) -> nn.Sequential:
         """Step 2: the body, then noisy dueling streams giving atom logits (B, A, N); p_i(s, a, ε; θ) is their softmax.
 
         The target network, DQN's copy of it, draws noise of its own: p_i(s, a, ε'; θ⁻).
@@ -45,7 +48,7 @@ class Agent(DQNAgent):
         noisy = partial(NoisyLinear, sigma0=cfg.sigma0)
         return nn.Sequential(body, DuelingHead(width, self.n_actions, cfg.stream_size, n_atoms=cfg.n_atoms, linear=noisy))
 
-    def build_memory(self, obs_shape: tuple[int, ...], obs_dtype: type) -> PrioritizedReplayBuffer:
+    def build_memory(self, obs_shape: Shape | dict[str, Shape], obs_dtype: Any) -> PrioritizedReplayBuffer:
         """Step 1: D, prioritised replay of n-step transitions."""
         cfg = self.cfg
         return PrioritizedReplayBuffer(
@@ -75,7 +78,8 @@ class Agent(DQNAgent):
         """Step 8: ``batch_size`` n-step transitions drawn in proportion to p_j^α, with their weights w_j (B,)."""
         return self.memory.sample(self.cfg.batch_size, self.beta(self.sample_count))
 
-    def gradient_step(self, batch: PrioritizedBatch) -> torch.Tensor:
+    # narrower than DQN's hook on purpose: DQN's update passes it what sample_batch returns, a PrioritizedBatch
+    def gradient_step(self, batch: PrioritizedBatch) -> torch.Tensor:  # type: ignore[override]
         """Steps 9-12: fresh noise, the weighted cross-entropy, one gradient step, then the new priorities."""
         reset_noise(self.policy_net)  # ε for the online network (step 9)
         reset_noise(self.target_net)  # ε' for the target network, independent of ε (step 9)
@@ -87,8 +91,9 @@ class Agent(DQNAgent):
         self.memory.update_priorities(batch.indices, losses.detach())  # p_j <- L_j + ε (step 12)
         return loss.detach()
 
+    # narrower than DQN's hook on purpose: only the gradient_step above calls it
     @torch.no_grad()
-    def compute_target(self, batch: PrioritizedBatch) -> torch.Tensor:
+    def compute_target(self, batch: PrioritizedBatch) -> torch.Tensor:  # type: ignore[override]
         """m: R + γ^n (1 - terminated) z under θ⁻ at the online argmax a* (a legal one), projected onto the support (step 10); (B, N)."""
         next_q = legal_only(expected_q(self.policy_net(batch.next_states), self.support), batch.next_states)  # legal a' only
         next_actions = next_q.argmax(dim=1)  # a* by θ (double): (B,)

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from algos.DDPG.agent import Agent as DDPGAgent
-from joyrl.buffers import ReplayBatch
+from joyrl.buffers import TransitionBatch
 from joyrl.critics import frozen
 from joyrl.policies import SquashedGaussianActor
 from joyrl.schedules import set_learning_rate, soft_update
@@ -60,7 +60,7 @@ class Agent(DDPGAgent):
         return super().update()
 
     @torch.no_grad()
-    def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
+    def compute_target(self, batch: TransitionBatch) -> torch.Tensor:
         """Step 9: y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')), a' ~ pi(.|s'); (B,)."""
         next_actions, next_log_prob = self.actor(batch.next_states)  # (B, act), (B,)
         next_q = self.critic_target(batch.next_states, next_actions).min(dim=0).values  # (B,)
@@ -71,7 +71,7 @@ class Agent(DDPGAgent):
         """Step 10: 1/2 sum_i mean_j (Q_i(s_j, a_j) - y_j)^2 (as SB3's SAC)."""
         return 0.5 * super().critic_loss(q_values, target)
 
-    def update_actor(self, batch: ReplayBatch) -> torch.Tensor:
+    def update_actor(self, batch: TransitionBatch) -> torch.Tensor:
         """Step 11: one Adam step on mean_j (alpha log pi(a_j|s_j) - min_i Q_i(s_j, a_j)), a_j ~ pi(.|s_j), then alpha's."""
         actions, log_prob = self.actor(batch.states)  # reparameterised: the gradient flows through a_j
         alpha = self.log_ent_coef.detach().exp()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import cast
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from joyrl.acting import ScoredActions, sample_scores
-from joyrl.buffers import ReplayBatch, ReplayBuffer
+from joyrl.buffers import ReplayBuffer, TransitionBatch
 from joyrl.networks import ObservationTensor, build_mlp, dict_format, legal_only
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
@@ -33,6 +34,7 @@ from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 class Agent(ScoredActions):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete",)
+    memory: ReplayBuffer  # D
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
@@ -92,13 +94,14 @@ class Agent(ScoredActions):
             "lr": lr,
         }
 
-    def gradient_step(self, batch: ReplayBatch) -> torch.Tensor:
+    def gradient_step(self, batch: TransitionBatch) -> torch.Tensor:
         """Steps 9-13 on one minibatch; returns the critic, actor and alpha losses and the entropy, detached: (4,)."""
         alpha = self.log_alpha.exp().detach()
         target = self.compute_target(batch, alpha)  # y (step 9)
         q_values = [critic(batch.states) for critic in self.critics]  # Q_i(s, .): (B, A) each
         actions = batch.actions.unsqueeze(1)
-        critic_loss = sum(F.mse_loss(q.gather(1, actions).squeeze(1), target) for q in q_values)  # step 10
+        # step 10; a tensor: sum returns its start, 0, only when there is no critic
+        critic_loss = cast(torch.Tensor, sum(F.mse_loss(q.gather(1, actions).squeeze(1), target) for q in q_values))
         self.step(self.critic_optimizer, critic_loss)
         probs, log_probs = self.policy(batch.states)
         min_q = torch.min(q_values[0], q_values[1]).detach()  # (B, A)
@@ -112,7 +115,7 @@ class Agent(ScoredActions):
         return torch.stack([critic_loss.detach(), actor_loss.detach(), alpha_loss.detach(), entropy])
 
     @torch.no_grad()
-    def compute_target(self, batch: ReplayBatch, alpha: torch.Tensor) -> torch.Tensor:
+    def compute_target(self, batch: TransitionBatch, alpha: torch.Tensor) -> torch.Tensor:
         """y = r + gamma (1 - terminated) sum_a' pi(a'|s') [min_i Q_targ,i(s', a') - alpha log pi(a'|s')] (step 9); (B,)."""
         next_probs, next_log_probs = self.policy(batch.next_states)
         next_q = torch.min(*(critic(batch.next_states) for critic in self.critic_targets))  # (B, A)

@@ -19,7 +19,7 @@ import torch
 
 from algos.DQN.agent import Agent as DQNAgent
 from joyrl.acting import sample_scores
-from joyrl.buffers import ReplayBatch
+from joyrl.buffers import TransitionBatch
 from joyrl.networks import legal_only
 from joyrl.schedules import DecaySchedule
 
@@ -39,7 +39,7 @@ class Agent(DQNAgent):
         return sample_scores(scores / self.alpha(self.sample_count))
 
     @torch.no_grad()
-    def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
+    def compute_target(self, batch: TransitionBatch) -> torch.Tensor:
         """y = r + gamma (1 - terminated) alpha log sum_a' exp(Q(s', a'; theta^-) / alpha), a' legal (step 9); (B,)."""
         next_q = legal_only(self.target_net(batch.next_states), batch.next_states)  # (B, A)
         next_value = soft_value(next_q, self.alpha(self.sample_count))

@@ -11,20 +11,21 @@ from __future__ import annotations
 import torch
 
 from algos.DDPG.agent import Agent as DDPGAgent
-from joyrl.buffers import ReplayBatch
+from joyrl.buffers import TransitionBatch
 
 
 class Agent(DDPGAgent):
     n_critics = 2  # Q_1, Q_2
 
     @torch.no_grad()
-    def compute_target(self, batch: ReplayBatch) -> torch.Tensor:
+    def compute_target(self, batch: TransitionBatch) -> torch.Tensor:
         """Step 9: y = r + gamma (1 - terminated) min_i Q'_i(s', a~'), a~' the smoothed target action; shape (B,)."""
         next_q = self.critic_target(batch.next_states, self.smoothed_target_action(batch.next_states))  # (2, B)
         return batch.rewards + self.cfg.gamma * (1.0 - batch.terminated) * next_q.min(dim=0).values
 
-    def smoothed_target_action(self, next_states: torch.Tensor) -> torch.Tensor:
+    def smoothed_target_action(self, next_states: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
         """a~' = clip(mu'(s') + clip(eps, -c, c), -1, 1), eps ~ N(0, ``target_policy_noise``^2): (B, act)."""
+        assert self.actor_target is not None  # built by DDPG's build_actor
         action = self.actor_target(next_states)
         noise = torch.randn_like(action) * self.cfg.target_policy_noise
         if self.cfg.target_noise_clip >= 0:
