@@ -24,7 +24,26 @@ IDS = {
 }
 
 
-class IdentityDiscrete(gym.Env):
+class _Identity(gym.Env):
+    """Shows a target, drawn afresh at the reset and after every step; 1.0 for an action that names it, else 0.0.
+
+    A subclass draws the target (``_new_target``), judges an action (``_hit``) and shows the target (``_observation``).
+    """
+
+    metadata = {"render_modes": []}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._new_target()
+        return self._observation(), {}
+
+    def step(self, action):
+        reward = 1.0 if self._hit(action) else 0.0
+        self._new_target()
+        return self._observation(), reward, False, False, {}
+
+
+class IdentityDiscrete(_Identity):
     """Name the target shown as a one-hot vector.
 
     Observation: ``Box(0, 1, (n,), float32)``, the one-hot vector of the target, an integer drawn
@@ -39,8 +58,6 @@ class IdentityDiscrete(gym.Env):
     which truncates every episode, so the best return is 20.0.
     """
 
-    metadata = {"render_modes": []}
-
     def __init__(self, n: int = N_TARGETS, render_mode: str | None = None) -> None:
         self.n = n
         self.render_mode = render_mode  # nothing to render
@@ -48,15 +65,11 @@ class IdentityDiscrete(gym.Env):
         self.action_space = spaces.Discrete(n)
         self.target = 0
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+    def _new_target(self) -> None:
         self.target = int(self.np_random.integers(self.n))
-        return self._observation(), {}
 
-    def step(self, action):
-        reward = 1.0 if int(action) == self.target else 0.0
-        self.target = int(self.np_random.integers(self.n))
-        return self._observation(), reward, False, False, {}
+    def _hit(self, action) -> bool:
+        return int(action) == self.target
 
     def _observation(self) -> np.ndarray:
         observation = np.zeros(self.n, np.float32)
@@ -64,7 +77,7 @@ class IdentityDiscrete(gym.Env):
         return observation
 
 
-class IdentityBox(gym.Env):
+class IdentityBox(_Identity):
     """Repeat the number shown.
 
     Observation: ``Box(-1, 1, (1,), float32)``, the target, drawn uniformly in [-1, 1] at the
@@ -79,8 +92,6 @@ class IdentityBox(gym.Env):
     which truncates every episode, so the best return is 20.0.
     """
 
-    metadata = {"render_modes": []}
-
     def __init__(self, tolerance: float = TOLERANCE, render_mode: str | None = None) -> None:
         self.tolerance = tolerance
         self.render_mode = render_mode  # nothing to render
@@ -88,19 +99,14 @@ class IdentityBox(gym.Env):
         self.action_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
         self.target = np.zeros(1, np.float32)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        self.target = self._draw()
-        return self.target.copy(), {}
+    def _new_target(self) -> None:
+        self.target = self.np_random.uniform(-1.0, 1.0, (1,)).astype(np.float32)
 
-    def step(self, action):
-        error = abs(float(np.asarray(action, np.float32).reshape(-1)[0]) - float(self.target[0]))
-        reward = 1.0 if error < self.tolerance else 0.0
-        self.target = self._draw()
-        return self.target.copy(), reward, False, False, {}
+    def _hit(self, action) -> bool:
+        return abs(float(np.asarray(action, np.float32).reshape(-1)[0]) - float(self.target[0])) < self.tolerance
 
-    def _draw(self) -> np.ndarray:
-        return self.np_random.uniform(-1.0, 1.0, (1,)).astype(np.float32)
+    def _observation(self) -> np.ndarray:
+        return self.target.copy()
 
 
 class IdentityImage(IdentityDiscrete):

@@ -215,15 +215,17 @@ class Agent(BaseAgent):
                     break
         means = (totals / n_minibatches).tolist()
         stats = dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"), means, strict=True))
-        if old_policy is not None:  # step 9: adapt beta to the KL of the whole update
-            valid = self.rollout.valid_indices()
-            update_kl = self.kl(
-                index_distribution(old_policy, valid), index_distribution(self.rollout_distribution(), valid)
-            ).item()
-            assert self.kl_beta is not None  # set by init_update_rule for ppo_type kl
-            self.kl_beta = adapted_kl_beta(self.kl_beta, update_kl, cfg.kl_dtarg)
-            stats.update(kl=update_kl, kl_beta=self.kl_beta)
+        if old_policy is not None:  # step 9
+            stats.update(self.adapt_kl_beta(old_policy))
         return {**stats, "clip_range": clip_range}
+
+    def adapt_kl_beta(self, old_policy: Categorical | Normal) -> dict[str, float]:
+        """Step 9 (ppo_type kl): beta adapted to the KL between pi_old and pi over the whole update."""
+        valid = self.rollout.valid_indices()
+        update_kl = self.kl(index_distribution(old_policy, valid), index_distribution(self.rollout_distribution(), valid)).item()
+        assert self.kl_beta is not None  # set by init_update_rule for ppo_type kl
+        self.kl_beta = adapted_kl_beta(self.kl_beta, update_kl, self.cfg.kl_dtarg)
+        return {"kl": update_kl, "kl_beta": self.kl_beta}
 
     def policy_loss(
         self, ratio: torch.Tensor, advantages: torch.Tensor, clip_range: float, kl: torch.Tensor | None
