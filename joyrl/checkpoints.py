@@ -8,6 +8,7 @@ replay memory with ``save_buffer``. All tensors and plain types.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import tempfile
@@ -108,6 +109,14 @@ def resolve_load_path(load_path: str, prefer: tuple[str, ...], tasks_dir: Path =
     if not candidates[0].is_absolute():
         candidates.append(tasks_dir / load_path)
     for candidate in candidates:
+        try:
+            candidate.stat()
+        except OSError as error:  # missing, or a name the file system refuses (too long)
+            if error.errno == errno.ENAMETOOLONG:
+                raise JoyRLError(
+                    f"load_path {load_path[:60]!r}...: {error.strerror}; give a run folder or checkpoint path"
+                ) from None
+            continue
         if candidate.is_file():
             return candidate
         for folder in (candidate / "models", candidate):

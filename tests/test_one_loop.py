@@ -188,3 +188,9 @@ def test_a_box_action_variant_cannot_scale_its_own_actions():
     """DDPG's family acts through joyrl.acting.ScaledActions: a subclass defining sample_action is refused at once."""
     with pytest.raises(ContractError, match="which joyrl.acting.ScaledActions owns"):
         type("MyDDPG", (DDPGAgent,), {"sample_action": lambda self, state: state})
+
+
+def test_a_load_path_too_long_for_the_file_system_is_one_line(cli):
+    result = cli("--mode", "test", "--load", "x" * 300)
+    assert result.code == 2 and result.folder is None
+    assert result.err.startswith("error: load_path") and "File name too long" in result.err and "Traceback" not in result.err
