@@ -26,6 +26,9 @@ class GeneralConfig:
     load_path: str | None = None  # run folder name under tasks/, a run folder path, or a checkpoint file
     save_buffer: bool = False  # models/last.pt also keeps the replay memory, so a resumed run continues exactly
     max_env_failures: Annotated[int, at_least(1)] = 5  # env errors in a row (episode dropped, env rebuilt) before the run stops
+    dataset: str | list[str] | None = None  # offline: learn from these trajectories alone (run folders, trajs_N.pkl, globs)
+    max_updates: Annotated[int, at_least(1)] = 10_000  # offline: the budget, in update() calls
+    eval_per_updates: Annotated[int, at_least(1)] = 1_000  # offline: evaluate, log and save every this many updates
     collect_traj: bool = False  # also write trajectories to traj/ in train and test modes
     play_episodes: Annotated[int, at_least(1)] | None = None  # test/render/collect episodes; None = 10, render_episodes, 100
     render_episodes: Annotated[int, at_least(1)] = 1  # episodes written to videos/video.gif when rendering

@@ -13,6 +13,9 @@ them as attributes and never probes with ``getattr``/``hasattr``:
 - ``memory``: a replay memory kept in ``last.pt`` with ``save_buffer`` (None: nothing to keep);
 - ``end_episode()``: told when an episode ends (n-step returns, noise processes, hidden states);
 - ``drop_rollout()``: told when an env failure loses the steps not learned from yet;
+- ``learns_offline``: ``update()`` can learn from a memory filled from a dataset
+  (``general_cfg.dataset``, joyrl/datasets.py) with no env steps; ``fit_dataset(dataset)``: told
+  the dataset first, for statistics taken from the data (observation normalisation);
 - a trainer's ``state_dict()`` / ``load_state_dict(state, env)``: the unfinished episode, for an
   exact resume (the default keeps nothing, so a resumed run starts a new episode).
 """
@@ -34,6 +37,7 @@ class AgentProtocol(Checkpointable, Protocol):
     supported_observation_spaces: ClassVar[tuple[str, ...]]
     supported_action_spaces: ClassVar[tuple[str, ...]]
     masks_actions: ClassVar[bool]
+    learns_offline: ClassVar[bool]
     weights: ClassVar[tuple[str, ...]]
     memory: Checkpointable | None
 
@@ -46,6 +50,8 @@ class AgentProtocol(Checkpointable, Protocol):
     def end_episode(self) -> None: ...
 
     def drop_rollout(self) -> None: ...
+
+    def fit_dataset(self, dataset: Any) -> None: ...
 
 
 class EpisodeResult(TypedDict, total=False):
@@ -75,6 +81,7 @@ class BaseAgent:
     supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box",)
     supported_action_spaces: ClassVar[tuple[str, ...]] = ("Discrete",)
     masks_actions: ClassVar[bool] = False
+    learns_offline: ClassVar[bool] = False
     weights: ClassVar[tuple[str, ...]] = ()
     memory: Checkpointable | None = None
 
@@ -83,6 +90,9 @@ class BaseAgent:
 
     def drop_rollout(self) -> None:
         """Nothing held back from learning."""
+
+    def fit_dataset(self, dataset: Any) -> None:
+        """Nothing taken from an offline dataset but its transitions (which ``store_transition`` receives)."""
 
 
 class BaseTrainer:

@@ -1,13 +1,16 @@
 """Trajectory collection for imitation learning and offline RL.
 
-Each file ``traj/trajs_<k>.pkl`` is a pickled list of at most 1000 trajectories; a
-trajectory is a dict of NumPy arrays over its T steps::
+Each file ``traj/trajs_<k>.pkl`` is a pickled dict ``{"format": "joyrl-trajectories", "version": 1,
+"meta": {...}, "trajectories": [...]}``: the collection's settings (env id, algorithm, the policy's run
+folder, seed, exploration) and at most 1000 trajectories. A trajectory is a dict of NumPy arrays over
+its T steps::
 
     states (T, *obs)   actions (T, *act)   rewards (T,) float32   next_states (T, *obs)
     terminated (T,) bool                   truncated (T,) bool
 
 A Dict observation gives ``states`` and ``next_states`` as dicts of such arrays, one per part.
-With a vector-env trainer every sub-env records its episodes into the same files.
+With a vector-env trainer every sub-env records its episodes into the same files. Files of the
+earlier format, a plain pickled list of trajectories, are read too (their meta is empty).
 """
 
 from __future__ import annotations
@@ -21,14 +24,16 @@ import numpy as np
 
 TRAJECTORIES_PER_FILE = 1000
 FIELDS = ("states", "actions", "rewards", "next_states", "terminated", "truncated")
+FORMAT = "joyrl-trajectories"
 
 
 class TrajectoryWriter:
     """Buffers finished trajectories and writes a file each ``per_file`` of them."""
 
-    def __init__(self, folder: Path, per_file: int = TRAJECTORIES_PER_FILE) -> None:
+    def __init__(self, folder: Path, per_file: int = TRAJECTORIES_PER_FILE, meta: dict[str, Any] | None = None) -> None:
         self.folder = folder
         self.per_file = per_file
+        self.meta = meta or {}  # written into every file
         self.pending: list[dict[str, np.ndarray]] = []
         self.files_written = 0
         self.trajectories_written = 0
@@ -45,7 +50,8 @@ class TrajectoryWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"trajs_{self.files_written}.pkl"
         with open(path, "wb") as file:
-            pickle.dump(self.pending, file, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = {"format": FORMAT, "version": 1, "meta": self.meta, "trajectories": self.pending}
+            pickle.dump(payload, file, protocol=pickle.HIGHEST_PROTOCOL)
         self.files_written += 1
         self.trajectories_written += len(self.pending)
         self.pending = []
@@ -95,7 +101,17 @@ def recording_like(template: gym.Env, env: gym.Env) -> gym.Env:
     return env
 
 
-def load_trajectories(path: Path) -> list[dict[str, np.ndarray]]:
-    """Read one ``trajs_<k>.pkl`` file (only open files you trust: this is pickle)."""
+def read_trajectory_file(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The meta and the trajectories of one ``trajs_<k>.pkl`` file (only open files you trust: this is pickle)."""
     with open(path, "rb") as file:
-        return pickle.load(file)
+        payload = pickle.load(file)
+    if isinstance(payload, list):  # the earlier format
+        return {}, payload
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"not a JoyRL trajectory file (a {type(payload).__name__})")
+    return dict(payload.get("meta") or {}), list(payload["trajectories"])
+
+
+def load_trajectories(path: Path) -> list[dict[str, Any]]:
+    """The trajectories of one ``trajs_<k>.pkl`` file (only open files you trust: this is pickle)."""
+    return read_trajectory_file(path)[1]
