@@ -25,6 +25,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from joyrl.contracts import BaseAgent
 from joyrl.errors import JoyRLError
 from joyrl.trajectories import FIELDS, read_trajectory_file
 
@@ -207,3 +208,20 @@ def fill_memory(agent: Any, dataset: Dataset) -> int:
 
 def _row(array: Observations, t: int) -> Any:
     return {name: part[t] for name, part in array.items()} if isinstance(array, dict) else array[t]
+
+
+def offline_dataset(cfg: Any, env: gym.Env, agent_class: type[BaseAgent], tasks_dir: Path) -> Dataset | None:
+    """Train mode's dataset (None when ``general_cfg.dataset`` is unset), checked against the env and the
+    algorithm; ``cfg.buffer_size`` is raised to hold it all, when the algorithm has that key."""
+    if cfg.dataset is None:
+        return None
+    if not agent_class.learns_offline:
+        raise JoyRLError(
+            f"{cfg.algo_name} cannot learn from a dataset (its Agent does not declare learns_offline); "
+            "use an offline algorithm (BC, CQL, BCQ, TD3_BC, IQL) or a replay-trained one (DQN, SAC, ...)"
+        )
+    dataset = load_dataset(cfg.dataset, tasks_dir)
+    check_dataset_fits(dataset, env, cfg.algo_name)
+    if getattr(cfg, "buffer_size", dataset.n_transitions) < dataset.n_transitions:  # an algo_cfg key, when it has one
+        cfg.buffer_size = dataset.n_transitions
+    return dataset

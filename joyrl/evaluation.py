@@ -15,6 +15,7 @@ from joyrl.episodes import EnvFailures, EpisodeEvent, Listener
 from joyrl.logs import CSVRecorder
 
 EVAL_COLUMNS = ["episode", "env_steps", "eval_mean", "eval_std", "eval_min", "eval_max", "seconds"]
+OFFLINE_EVAL_COLUMNS = ["updates", "eval_mean", "eval_std", "eval_min", "eval_max", "seconds"]  # against updates
 
 
 def evaluate(env: gym.Env, agent: Any, trainer: Any, cfg: Any, n_episodes: int) -> dict[str, float]:
@@ -44,8 +45,10 @@ class OnlineEvaluation(Listener):
         save_best: Callable[[], None],
         failures: EnvFailures,
         logger: Logger,
+        by_updates: bool = False,
     ) -> None:
         self.env = env
+        self.by_updates = by_updates  # offline training: rows and log lines against updates, not episodes and env steps
         self.play = play  # n greedy episodes on an env: evaluate(env, agent, trainer, cfg, n)
         self.cfg = cfg
         self.csv = csv
@@ -70,15 +73,21 @@ class OnlineEvaluation(Listener):
         except EnvFailure as failure:
             self.failures.failed("evaluation", failure, counters)
             return
-        self.csv.write({"episode": counters.episode, "env_steps": counters.env_steps, **scores, "seconds": counters.seconds})
+        where = (
+            {"updates": counters.updates} if self.by_updates else {"episode": counters.episode, "env_steps": counters.env_steps}
+        )
+        self.csv.write({**where, **scores, "seconds": counters.seconds})
         note = ""
         if scores["eval_mean"] >= counters.best_eval:
             counters.best_eval = scores["eval_mean"]
             self.save_best()
             note = " (best so far, saved)"
+        position = (
+            f"update {counters.updates:,}" if self.by_updates else f"episode {counters.episode} | step {counters.env_steps:,}"
+        )
         self.logger.info(
-            f"eval   | episode {counters.episode} | step {counters.env_steps:,} | return {scores['eval_mean']:.2f} ± "
-            f"{scores['eval_std']:.2f} over {cfg.online_eval_episode} episodes{note}"
+            f"eval   | {position} | return {scores['eval_mean']:.2f} ± {scores['eval_std']:.2f} "
+            f"over {cfg.online_eval_episode} episodes{note}"
         )
         if cfg.stop_at_eval is not None and scores["eval_mean"] >= cfg.stop_at_eval:
             self.wants_stop = True

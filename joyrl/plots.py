@@ -65,6 +65,23 @@ def plot_training(results_dir: Path, title: str, show: bool = False) -> Path | N
     return _finish(fig, ax, title, results_dir / "rewards.png", show)
 
 
+def plot_offline(results_dir: Path, title: str, data_return: float, show: bool = False) -> Path | None:
+    """``rewards.png`` of offline training: greedy evaluations against updates, beside the dataset's mean return."""
+    evaluation = read_columns(results_dir / "eval.csv")
+    if not evaluation:
+        return None
+    fig, ax = _subplots()
+    mean, std = evaluation["eval_mean"], evaluation["eval_std"]
+    ax.plot(
+        evaluation["updates"], mean, color="tab:orange", marker="o", markersize=3, linewidth=1.4, label="greedy evaluation (mean)"
+    )
+    ax.fill_between(evaluation["updates"], mean - std, mean + std, color="tab:orange", alpha=0.2, linewidth=0)
+    ax.axhline(data_return, color="tab:gray", linestyle="--", linewidth=1.2, label=f"dataset's mean return {data_return:.1f}")
+    ax.set_xlabel("updates (no env steps: learned from the dataset alone)")
+    ax.set_ylabel("episode return")
+    return _finish(fig, ax, title, results_dir / "rewards.png", show)
+
+
 def plot_episodes(results_dir: Path, title: str, show: bool = False) -> Path | None:
     """``rewards.png`` for test-like modes: the return of each episode and their mean."""
     data = read_columns(results_dir / "res.csv")
@@ -80,21 +97,22 @@ def plot_episodes(results_dir: Path, title: str, show: bool = False) -> Path | N
     return _finish(fig, ax, title, results_dir / "rewards.png", show)
 
 
-def plot_update_stats(results_dir: Path, title: str, show: bool = False) -> Path | None:
-    """``train_stats.png``: each statistic the agent's ``update()`` returns (loss, epsilon, ...) against env steps."""
+def plot_update_stats(results_dir: Path, title: str, show: bool = False, x: str = "env_steps") -> Path | None:
+    """``train_stats.png``: each statistic the agent's ``update()`` returns (loss, epsilon, ...) against ``x``
+    (env steps; offline, updates)."""
     stats = read_columns(results_dir / "train_stats.csv")
-    names = [name for name in stats if name not in ("episode", "env_steps")]
+    names = [name for name in stats if name not in ("episode", "env_steps", "updates")]
     if not names:
         return None
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.9 * len(names) + 0.8), dpi=120, sharex=True, squeeze=False)
     for ax, name in zip(axes[:, 0], names, strict=True):
-        ax.plot(stats["env_steps"], stats[name], color="tab:green", linewidth=1.2)  # unsmoothed: schedules must not lag
+        ax.plot(stats[x], stats[name], color="tab:green", linewidth=1.2)  # unsmoothed: schedules must not lag
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel("environment steps")
-    axes[0, 0].set_title(f"{title}: update statistics (per episode, mean)")
+    axes[-1, 0].set_xlabel("environment steps" if x == "env_steps" else x)
+    axes[0, 0].set_title(f"{title}: update statistics ({'per episode' if x == 'env_steps' else 'per interval'}, mean)")
     fig.tight_layout()
     path = results_dir / "train_stats.png"
     fig.savefig(path)

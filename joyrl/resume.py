@@ -75,14 +75,15 @@ def continue_run(
         set_rng_states(checkpoint["rng"])
 
 
-def copy_earlier_results(path: Path, recorders: list[CSVRecorder], episode: int) -> str:
-    """Start this run's CSVs with the loaded run's rows up to ``episode``, so the curves continue; says what it did."""
+def copy_earlier_results(path: Path, recorders: list[CSVRecorder], key: str, upto: int) -> str:
+    """Start this run's CSVs with the loaded run's rows whose ``key`` (episode, or updates offline) is at most
+    ``upto``, so the curves continue; says what it did."""
     earlier = path.parent.parent / "results"
-    if not (earlier / "res.csv").is_file():
+    if not any((earlier / recorder.path.name).is_file() for recorder in recorders):
         return "no earlier results beside the checkpoint, so the curves start here"
     for recorder in recorders:
         if (earlier / recorder.path.name).is_file():
             for row in read_csv_rows(earlier / recorder.path.name):
-                if int(row.get("episode") or 0) <= episode:
+                if int(row.get(key) or 0) <= upto:
                     recorder.write(row)
     return f"the curves continue the results of {earlier.parent.name}"

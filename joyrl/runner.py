@@ -19,18 +19,20 @@ from joyrl import paths
 from joyrl.checkpoints import load_checkpoint, resolve_load_path
 from joyrl.config import Config, to_yaml
 from joyrl.counters import Counters
+from joyrl.datasets import fill_memory, offline_dataset
 from joyrl.envs import check_spaces, default_cap, env_display_name, env_info, make_env
 from joyrl.episodes import Budget
-from joyrl.errors import JoyRLError
+from joyrl.errors import ConfigError, JoyRLError
 from joyrl.interrupts import raise_interrupted, signal_handlers
 from joyrl.logs import close_logger, get_logger
 from joyrl.media import FrameRecorder
+from joyrl.offline import OfflineTraining
 from joyrl.playing import play
 from joyrl.recorders import finish_media
 from joyrl.resume import fine_tune_state, load_agent_state
 from joyrl.runtime import resolve_device, seed_everything, set_torch_threads
 from joyrl.training import Training
-from joyrl.trajectories import TrajectoryCollector, TrajectoryWriter
+from joyrl.trajectories import ExploringActions, TrajectoryCollector, TrajectoryWriter, collection_meta
 
 
 class Run:
@@ -56,10 +58,13 @@ class Run:
             setattr(cfg, key, value)
         agent_class = importlib.import_module(f"algos.{cfg.algo_name}.agent").Agent
         check_spaces(agent_class, self.env, cfg.algo_name, cfg.id)
+        self.dataset = offline_dataset(cfg, self.env, agent_class, self.tasks_dir()) if cfg.mode == "train" else None
         self.agent = agent_class(cfg)
         self.trainer = importlib.import_module(f"algos.{cfg.algo_name}.trainer").Trainer()
         if cfg.mode != "train" or cfg.load_checkpoint or cfg.finetune:
             self._load()
+        if self.dataset is not None:
+            fill_memory(self.agent, self.dataset)
 
     def _load(self) -> None:
         """Read the checkpoint to test, continue or fine-tune, and put its state into the agent."""
@@ -74,6 +79,8 @@ class Run:
             restored = Counters()
             restored.load_state_dict(checkpoint["progress"])
             spent = Budget(cfg.max_episode, cfg.max_env_steps).spent(restored)
+            if cfg.dataset is not None:
+                spent = f"max_updates ({cfg.max_updates:,} updates)" if restored.updates >= cfg.max_updates else None
             if spent:
                 raise JoyRLError(
                     f"{self.checkpoint_path} has used its whole budget, {spent}: raise it to continue the run "
@@ -118,7 +125,12 @@ class Run:
             self.logger.info(f"{cfg.id} has no time limit: each episode is truncated at {cap:,} steps (general_cfg.max_step)")
         try:
             with signal_handlers(raise_interrupted, (signal.SIGTERM,)):
-                return Training(self).run_all() if cfg.mode == "train" else play(self)
+                if cfg.mode != "train":
+                    return play(self)
+                if self.dataset is None:
+                    return Training(self).run_all()
+                self.logger.info(f"dataset: {self.dataset.summary()}")
+                return OfflineTraining(self, float(self.dataset.episode_returns().mean())).run_all()
         finally:
             self.env.close()
             close_logger()
@@ -131,7 +143,14 @@ class Run:
         """Frame recording (rgb_array envs) and trajectory collection around the run's env."""
         if self.render_mode == "rgb_array":
             env = self.frames = FrameRecorder(env, self.cfg.render_episodes)
-        if self.cfg.mode == "collect" or self.cfg.collect_traj:
-            self.trajectories = TrajectoryWriter(self.folder / "traj")
+        cfg = self.cfg
+        if cfg.mode == "collect" or cfg.collect_traj:
+            policy = str(self.checkpoint_path) if self.checkpoint is not None else None
+            self.trajectories = TrajectoryWriter(self.folder / "traj", meta=collection_meta(cfg, policy))
             env = TrajectoryCollector(env, self.trajectories)
+        if cfg.mode == "collect" and cfg.collect_exploration != "none":  # outside the recorder: it records what ran
+            try:
+                env = ExploringActions(env, cfg.collect_exploration, cfg.collect_epsilon, cfg.collect_noise_std, self.seed)
+            except ValueError as error:
+                raise ConfigError(f"general_cfg.collect_exploration: {error}") from None
         return env

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import gymnasium as gym
 
 from joyrl.checkpoints import PeriodicCheckpoints, RunCheckpoints
+from joyrl.counters import Counters
 from joyrl.envs import EVAL_SEED_OFFSET, EnvFailure, make_env
 from joyrl.episodes import Budget, EnvFailures, EpisodeLoop, FiniteStats, Listener, NonFinite
 from joyrl.errors import JoyRLError
@@ -32,6 +33,14 @@ def describe_write_error(error: OSError) -> str:
     return f"{where}: {error.strerror or error} (disk full or folder not writable?)"
 
 
+class Loop(Protocol):
+    """What training runs: the episode loop, or offline training's update loop (joyrl/offline.py)."""
+
+    stop_requested: bool
+
+    def run(self) -> None: ...
+
+
 class Training:
     """One training session of a prepared run (joyrl/runner.py): its eval env, CSVs, checkpoints and loop."""
 
@@ -48,6 +57,7 @@ class Training:
         self.stats_csv = CSVRecorder(results / "train_stats.csv")
         self.checkpoints = RunCheckpoints(run.folder, cfg, run.agent, run.trainer, run.counters, run.env, self.eval_env)
         self.progress: Progress | None = None
+        self.failures = EnvFailures(cfg.max_env_failures, self.logger)
 
     def run_all(self) -> int:
         """Train until the budget is spent or something stops it; returns the exit code."""
@@ -55,12 +65,8 @@ class Training:
         if run.checkpoint is not None:
             self.start_from_checkpoint()
         counters.start_clock()
-        loop = self.build_loop()
-        exit_code = self.run_loop(loop)
-        best = f"; best eval {counters.best_eval:.2f}" if self.eval_env is not None else ""
-        self.logger.info(
-            f"finished: {counters.episode} episodes, {counters.env_steps:,} env steps in {counters.seconds:.1f} s{best}"
-        )
+        exit_code = self.run_loop(self.build_loop())
+        self.logger.info(self.finished_line(counters))
         if exit_code:
             folder = run.folder
             self.logger.info(
@@ -70,6 +76,10 @@ class Training:
         if self.eval_env is not None:
             self.eval_env.close()
         return exit_code
+
+    def finished_line(self, counters: Counters) -> str:
+        best = f"; best eval {counters.best_eval:.2f}" if self.eval_env is not None else ""
+        return f"finished: {counters.episode} episodes, {counters.env_steps:,} env steps in {counters.seconds:.1f} s{best}"
 
     def start_from_checkpoint(self) -> None:
         """Fine-tune (the weights are in the agent already) or continue the loaded run exactly."""
@@ -82,30 +92,38 @@ class Training:
         continue_run(
             run.checkpoint, run.checkpoint_path, run.agent, run.trainer, run.counters, self.env, self.eval_env, self.logger
         )
-        copied = copy_earlier_results(run.checkpoint_path, [self.res_csv, self.eval_csv, self.stats_csv], run.counters.episode)
+        counters = run.counters
+        offline = self.cfg.dataset is not None
+        position = ("updates", counters.updates) if offline else ("episode", counters.episode)
+        copied = copy_earlier_results(run.checkpoint_path, [self.res_csv, self.eval_csv, self.stats_csv], *position)
         memory = " with its replay memory" if "memory" in run.checkpoint else ""
-        self.logger.info(
-            f"continuing from {run.checkpoint_path} at episode {run.counters.episode}, "
-            f"env step {run.counters.env_steps:,}{memory}; {copied}"
-        )
+        where = f"update {counters.updates:,}" if offline else f"episode {counters.episode}, env step {counters.env_steps:,}"
+        self.logger.info(f"continuing from {run.checkpoint_path} at {where}{memory}; {copied}")
 
     def build_loop(self) -> EpisodeLoop:
         """The loop and its listeners, in the order they record each episode."""
         cfg, run = self.cfg, self.run
-        failures = EnvFailures(cfg.max_env_failures, self.logger)
         self.progress = Progress(run.counters, cfg.max_episode, cfg.max_env_steps)
         log = ConsoleLog(self.logger, cfg.mode, cfg.log_per_episode, cfg.max_episode)
         listeners: list[Listener] = [EpisodeCSV(self.res_csv), FiniteStats(), StatsCSV(self.stats_csv), self.progress, log]
-        if self.eval_env is not None:
-
-            def play(env: gym.Env) -> dict[str, float]:
-                return evaluate(env, run.agent, run.trainer, cfg, cfg.online_eval_episode)
-
-            save_best = lambda: self.checkpoints.save("best")  # noqa: E731
-            listeners.append(OnlineEvaluation(self.eval_env, play, cfg, self.eval_csv, save_best, failures, self.logger))
+        evaluation = self.online_evaluation()
+        if evaluation is not None:
+            listeners.append(evaluation)
         listeners.append(PeriodicCheckpoints(self.checkpoints, cfg.model_save_fre))
         budget = Budget(cfg.max_episode, cfg.max_env_steps)
-        return EpisodeLoop(self.training_episode(), "training", run.counters, budget, failures, listeners)
+        return EpisodeLoop(self.training_episode(), "training", run.counters, budget, self.failures, listeners)
+
+    def online_evaluation(self, by_updates: bool = False) -> OnlineEvaluation | None:
+        """Greedy evaluations on the eval env, saving best.pt; None without online_eval."""
+        if self.eval_env is None:
+            return None
+        cfg, run = self.cfg, self.run
+
+        def play(env: gym.Env) -> dict[str, float]:
+            return evaluate(env, run.agent, run.trainer, cfg, cfg.online_eval_episode)
+
+        save_best = lambda: self.checkpoints.save("best")  # noqa: E731
+        return OnlineEvaluation(self.eval_env, play, cfg, self.eval_csv, save_best, self.failures, self.logger, by_updates)
 
     def training_episode(self) -> Callable[[], dict[str, Any] | None]:
         run = self.run
@@ -119,7 +137,7 @@ class Training:
 
         return play_one
 
-    def run_loop(self, loop: EpisodeLoop) -> int:
+    def run_loop(self, loop: Loop) -> int:
         """The loop under the stop-request handler; every way it can end, and the outputs written after."""
 
         def stop() -> None:
@@ -153,8 +171,7 @@ class Training:
     def close(self, save_last: bool, signum: int) -> None:
         """Save last.pt, close the CSVs, write the GIF, trajectories and plots; a failed write is logged, not raised."""
         run, counters = self.run, self.run.counters
-        if self.progress is not None:
-            self.progress.close()
+        self.close_progress()
         if signum:
             self.logger.info(
                 f"interrupted at episode {counters.episode}, step {counters.env_steps:,}: saving the last checkpoint and the results"
@@ -164,7 +181,15 @@ class Training:
         for recorder in (self.res_csv, self.eval_csv, self.stats_csv):
             self.write_safely(str(recorder.path), recorder.close)
         self.write_safely("the GIF or trajectories", run.finish_media)
-        self.write_safely("the figures", lambda: plot_run(run.folder, self.cfg, run.agent, run.env, True, self.logger))
+        self.write_safely("the figures", self.plot)
+
+    def close_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+
+    def plot(self) -> None:
+        run = self.run
+        plot_run(run.folder, self.cfg, run.agent, run.env, True, self.logger)
 
     def write_safely(self, what: str, write: Callable[[], Any]) -> None:
         """Run one of the closing writes; a full or unwritable disk is logged, never raised."""

@@ -115,3 +115,46 @@ def read_trajectory_file(path: Path) -> tuple[dict[str, Any], list[dict[str, Any
 def load_trajectories(path: Path) -> list[dict[str, Any]]:
     """The trajectories of one ``trajs_<k>.pkl`` file (only open files you trust: this is pickle)."""
     return read_trajectory_file(path)[1]
+
+
+class ExploringActions(gym.Wrapper):
+    """Collect mode's data quality: replaces or noises the policy's action before the env (and the recorder) sees it.
+
+    ``epsilon``: a uniformly random action with probability ``epsilon``; ``gaussian`` (Box actions):
+    the action plus N(0, (``noise_std`` x half the action range)^2), clipped to the bounds; ``random``:
+    always a uniformly random action. Its own RNG, seeded from the run's seed, keeps collection repeatable.
+    """
+
+    def __init__(self, env: gym.Env, kind: str, epsilon: float, noise_std: float, seed: int | None) -> None:
+        super().__init__(env)
+        if kind == "gaussian" and not isinstance(env.action_space, gym.spaces.Box):
+            raise ValueError("collect_exploration gaussian adds noise to Box actions; use epsilon or random for discrete ones")
+        self.kind, self.epsilon, self.noise_std = kind, epsilon, noise_std
+        self.rng = np.random.default_rng(None if seed is None else np.random.SeedSequence([seed, 7]))
+        self.action_space.seed(None if seed is None else int(self.rng.integers(2**31)))
+
+    def step(self, action: Any) -> Any:
+        return self.env.step(self.explore(action))
+
+    def explore(self, action: Any) -> Any:
+        space = self.action_space
+        if self.kind == "random" or (self.kind == "epsilon" and self.rng.random() < self.epsilon):
+            return space.sample()
+        if self.kind == "gaussian" and isinstance(space, gym.spaces.Box):
+            half_range = (space.high - space.low) / 2.0
+            noise = self.rng.normal(0.0, self.noise_std, size=space.shape) * half_range
+            return np.clip(np.asarray(action) + noise, space.low, space.high).astype(space.dtype)
+        return action
+
+
+def collection_meta(cfg: Any, policy: str | None) -> dict[str, Any]:
+    """What a trajectory file records of how it was collected: env, algorithm, the policy's checkpoint, exploration."""
+    exploration = {"kind": cfg.collect_exploration, "epsilon": cfg.collect_epsilon, "noise_std": cfg.collect_noise_std}
+    return {
+        "env_id": cfg.id,
+        "algo_name": cfg.algo_name,
+        "mode": cfg.mode,
+        "seed": cfg.seed,
+        "policy": policy,
+        "exploration": exploration if cfg.mode == "collect" else {"kind": "the training behaviour policy"},
+    }

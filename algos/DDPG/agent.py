@@ -37,6 +37,7 @@ from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 class Agent(ScaledActions):
     supported_observation_spaces = ("Box",)
     supported_action_spaces = ("Box",)
+    learns_offline = True  # update() learns as well from a memory filled from a dataset (offline, general_cfg.dataset)
     n_critics = 1  # Q(s, a); TD3 and SAC learn twins
     # the attributes whose state_dict() a checkpoint keeps
     checkpointed: ClassVar[tuple[str, ...]] = (

@@ -34,6 +34,7 @@ from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 class Agent(ScoredActions):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete",)
+    learns_offline = True  # offline DQN: update() learns as well from a memory filled from a dataset
     memory: ReplayBuffer  # D
 
     def __init__(self, cfg) -> None:
