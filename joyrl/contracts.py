@@ -13,6 +13,8 @@ them as attributes and never probes with ``getattr``/``hasattr``:
 - ``memory``: a replay memory kept in ``last.pt`` with ``save_buffer`` (None: nothing to keep);
 - ``end_episode()``: told when an episode ends (n-step returns, noise processes, hidden states);
 - ``drop_rollout()``: told when an env failure loses the steps not learned from yet;
+- ``needs_dataset``: the algorithm learns from a dataset only (BC, CQL, ...): train mode without
+  ``general_cfg.dataset`` is one clear line;
 - ``learns_offline``: ``update()`` can learn from a memory filled from a dataset
   (``general_cfg.dataset``, joyrl/datasets.py) with no env steps; ``fit_dataset(dataset)``: told
   the dataset first, for statistics taken from the data (observation normalisation);
@@ -38,6 +40,7 @@ class AgentProtocol(Checkpointable, Protocol):
     supported_action_spaces: ClassVar[tuple[str, ...]]
     masks_actions: ClassVar[bool]
     learns_offline: ClassVar[bool]
+    needs_dataset: ClassVar[bool]
     weights: ClassVar[tuple[str, ...]]
     memory: Checkpointable | None
 
@@ -82,6 +85,7 @@ class BaseAgent:
     supported_action_spaces: ClassVar[tuple[str, ...]] = ("Discrete",)
     masks_actions: ClassVar[bool] = False
     learns_offline: ClassVar[bool] = False
+    needs_dataset: ClassVar[bool] = False
     weights: ClassVar[tuple[str, ...]] = ()
     memory: Checkpointable | None = None
 

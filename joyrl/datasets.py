@@ -214,6 +214,11 @@ def offline_dataset(cfg: Any, env: gym.Env, agent_class: type[BaseAgent], tasks_
     """Train mode's dataset (None when ``general_cfg.dataset`` is unset), checked against the env and the
     algorithm; ``cfg.buffer_size`` is raised to hold it all, when the algorithm has that key."""
     if cfg.dataset is None:
+        if agent_class.needs_dataset:
+            raise JoyRLError(
+                f"{cfg.algo_name} learns from a dataset only: set general_cfg.dataset to a collect run folder or trajs_N.pkl "
+                "(python benchmarks/make_datasets.py makes the presets' ones)"
+            )
         return None
     if not agent_class.learns_offline:
         raise JoyRLError(

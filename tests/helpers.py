@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import gymnasium as gym
 import yaml
 
 from joyrl.cli import main
 from joyrl.logs import read_csv_rows as read_csv  # noqa: F401  (re-exported for the tests)
+from joyrl.trajectories import TrajectoryCollector, TrajectoryWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 QLEARNING_PRESET = ROOT / "config" / "presets" / "CliffWalking-v1_QLearning.yaml"
@@ -72,3 +76,21 @@ def without_seconds(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 def write_yaml(path: Path, data: dict | str) -> Path:
     path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
     return path
+
+
+@functools.cache
+def tiny_dataset(env_id: str, episodes: int = 8, max_steps: int = 50) -> Path:
+    """A run-like folder of random-policy trajectories of ``env_id`` (``traj/trajs_0.pkl``), written once per session."""
+    folder = Path(tempfile.mkdtemp(prefix=f"joyrl_{env_id}_data_"))
+    env = gym.make(env_id, max_episode_steps=max_steps)
+    env.action_space.seed(0)
+    writer = TrajectoryWriter(folder / "traj", meta={"env_id": env_id, "exploration": {"kind": "random"}})
+    recorder = TrajectoryCollector(env, writer)
+    for episode in range(episodes):
+        recorder.reset(seed=episode)
+        ended = False
+        while not ended:
+            *_, terminated, truncated, _ = recorder.step(env.action_space.sample())
+            ended = terminated or truncated
+    writer.flush()
+    return folder

@@ -9,7 +9,7 @@ import torch
 
 from joyrl.cli import config_from_args
 from joyrl.runner import Run
-from tests.helpers import QLEARNING_PRESET, ROOT, SMALL_NET, TINY_DQN, read_csv, train, without_seconds
+from tests.helpers import QLEARNING_PRESET, ROOT, SMALL_NET, TINY_DQN, read_csv, tiny_dataset, train, without_seconds
 
 ALGOS = sorted(
     folder.name
@@ -36,7 +36,18 @@ def env_for(algo):
     pytest.skip(f"no test env for {algo}'s spaces")
 
 
+def agent_of(algo):
+    return importlib.import_module(f"algos.{algo}.agent").Agent
+
+
 def smoke_args(algo):
+    """A tiny training run: 300 env steps, or, for an algorithm that learns from a dataset only, 40 updates."""
+    if agent_of(algo).needs_dataset:
+        return [
+            "--algo", algo, "--env", env_for(algo), "--seed", "1", f"general_cfg.dataset={tiny_dataset(env_for(algo))}",
+            "general_cfg.max_updates=40", "general_cfg.eval_per_updates=20", "general_cfg.online_eval_episode=1",
+            "general_cfg.max_step=100",
+        ]  # fmt: skip
     return [
         "--algo",
         algo,
@@ -68,12 +79,16 @@ def test_algorithm_trains_on_a_tiny_budget(algo_runs):
     assert f"_{algo}_" in folder.name
     assert (folder / "models" / "last.pt").is_file()
     assert (folder / "results" / "eval.csv").is_file()
-    assert int(read_csv(folder / "results" / "res.csv")[-1]["env_steps"]) >= 300
+    if agent_of(algo).needs_dataset:  # offline: learned from the dataset, no env step
+        assert read_csv(folder / "results" / "eval.csv")[-1]["updates"] == "40"
+    else:
+        assert int(read_csv(folder / "results" / "res.csv")[-1]["env_steps"]) >= 300
 
 
 def test_algorithm_same_seed_same_results(algo_runs):
-    _, first, second = algo_runs
-    for name in ("res.csv", "eval.csv"):
+    algo, first, second = algo_runs
+    names = ("eval.csv", "train_stats.csv") if agent_of(algo).needs_dataset else ("res.csv", "eval.csv")
+    for name in names:
         assert without_seconds(read_csv(first / "results" / name)) == without_seconds(read_csv(second / "results" / name))
 
 
@@ -90,7 +105,10 @@ def test_algorithm_state_dict_round_trip(algo):
     run = Run(cfg)
     run.prepare()
     for _ in range(3):
-        run.trainer.train_one_episode(run.env, run.agent, cfg)
+        if run.dataset is not None:  # offline: the memory holds the dataset
+            run.agent.update()
+        else:
+            run.trainer.train_one_episode(run.env, run.agent, cfg)
     buffer = io.BytesIO()
     torch.save(run.agent.state_dict(), buffer)
     buffer.seek(0)
