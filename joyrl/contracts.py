@@ -15,6 +15,8 @@ them as attributes and never probes with ``getattr``/``hasattr``:
 - ``drop_rollout()``: told when an env failure loses the steps not learned from yet;
 - ``needs_dataset``: the algorithm learns from a dataset only (BC, CQL, ...): train mode without
   ``general_cfg.dataset`` is one clear line;
+- ``learns_from_demonstrations``: it trains online, in the env, with a dataset of demonstrations
+  beside (GAIL): the run gives it the dataset with ``fit_dataset`` and trains as usual;
 - ``learns_offline``: ``update()`` can learn from a memory filled from a dataset
   (``general_cfg.dataset``, joyrl/datasets.py) with no env steps; ``fit_dataset(dataset)``: told
   the dataset first, for statistics taken from the data (observation normalisation);
@@ -41,6 +43,7 @@ class AgentProtocol(Checkpointable, Protocol):
     masks_actions: ClassVar[bool]
     learns_offline: ClassVar[bool]
     needs_dataset: ClassVar[bool]
+    learns_from_demonstrations: ClassVar[bool]
     weights: ClassVar[tuple[str, ...]]
     memory: Checkpointable | None
 
@@ -86,6 +89,7 @@ class BaseAgent:
     masks_actions: ClassVar[bool] = False
     learns_offline: ClassVar[bool] = False
     needs_dataset: ClassVar[bool] = False
+    learns_from_demonstrations: ClassVar[bool] = False
     weights: ClassVar[tuple[str, ...]] = ()
     memory: Checkpointable | None = None
 

@@ -220,9 +220,10 @@ def offline_dataset(cfg: Any, env: gym.Env, agent_class: type[BaseAgent], tasks_
                 "(python benchmarks/make_datasets.py makes the presets' ones)"
             )
         return None
-    if not agent_class.learns_offline:
+    if not (agent_class.learns_offline or agent_class.learns_from_demonstrations):
         raise JoyRLError(
-            f"{cfg.algo_name} cannot learn from a dataset (its Agent does not declare learns_offline); "
+            f"{cfg.algo_name} cannot learn from a dataset (its Agent declares neither learns_offline nor "
+            "learns_from_demonstrations); "
             "use an offline algorithm (BC, CQL, BCQ, TD3_BC, IQL) or a replay-trained one (DQN, SAC, ...)"
         )
     dataset = load_dataset(cfg.dataset, tasks_dir)

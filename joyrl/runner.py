@@ -63,8 +63,10 @@ class Run:
         self.trainer = importlib.import_module(f"algos.{cfg.algo_name}.trainer").Trainer()
         if cfg.mode != "train" or cfg.load_checkpoint or cfg.finetune:
             self._load()
-        if self.dataset is not None:
+        if self.dataset is not None and agent_class.learns_offline:
             fill_memory(self.agent, self.dataset)
+        elif self.dataset is not None:  # demonstrations beside online training (GAIL)
+            self.agent.fit_dataset(self.dataset)
 
     def _load(self) -> None:
         """Read the checkpoint to test, continue or fine-tune, and put its state into the agent."""
@@ -127,9 +129,10 @@ class Run:
             with signal_handlers(raise_interrupted, (signal.SIGTERM,)):
                 if cfg.mode != "train":
                     return play(self)
-                if self.dataset is None:
+                if self.dataset is not None:
+                    self.logger.info(f"dataset: {self.dataset.summary()}")
+                if self.dataset is None or not self.agent.learns_offline:
                     return Training(self).run_all()
-                self.logger.info(f"dataset: {self.dataset.summary()}")
                 return OfflineTraining(self, float(self.dataset.episode_returns().mean())).run_all()
         finally:
             self.env.close()
