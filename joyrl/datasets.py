@@ -1,8 +1,8 @@
 """Datasets of collected trajectories, for imitation learning and offline RL.
 
 ``general_cfg.dataset`` names one or more sources: a run folder (its ``traj/trajs_*.pkl``), a
-``trajs_N.pkl`` file, or a glob of either; a name without a folder is also looked for under
-tasks/. ``load_dataset`` reads them into one ``Dataset``: flat arrays of the transitions in
+``trajs_N.pkl`` file, or a glob of either (a name without a folder is also looked for under
+tasks/), or ``minari:<dataset_id>``, a local Minari dataset (joyrl/minari_io.py). ``load_dataset`` reads them into one ``Dataset``: flat arrays of the transitions in
 episode order, with the episode boundaries and terminated and truncated kept apart.
 
 An agent learns from it through its own memory: ``fill_memory`` hands every transition to
@@ -25,6 +25,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from joyrl import minari_io
 from joyrl.contracts import BaseAgent
 from joyrl.errors import JoyRLError
 from joyrl.trajectories import FIELDS, read_trajectory_file
@@ -89,19 +90,15 @@ def _concatenate(parts: list[Any]) -> Observations:
     return np.concatenate(parts)
 
 
-def dataset_files(spec: str | list[str], tasks_dir: Path) -> list[Path]:
-    """The ``trajs_*.pkl`` files that ``spec`` names (run folders, files, globs); JoyRLError when there are none."""
-    names = [spec] if isinstance(spec, str) else list(spec)
-    files: list[Path] = []
-    for name in names:
-        found = _files_of(name) or ([] if Path(name).is_absolute() else _files_of(str(tasks_dir / name)))
-        if not found:
-            raise JoyRLError(
-                f"general_cfg.dataset {name!r}: no trajs_*.pkl found (a run folder of collect, a trajs_N.pkl file or a glob); "
-                "collect some with --mode collect --load RUN"
-            )
-        files.extend(path for path in found if path not in files)
-    return files
+def dataset_files(name: str, tasks_dir: Path) -> list[Path]:
+    """The ``trajs_*.pkl`` files that ``name`` stands for (a run folder, a file, a glob); JoyRLError when there are none."""
+    found = _files_of(name) or ([] if Path(name).is_absolute() else _files_of(str(tasks_dir / name)))
+    if not found:
+        raise JoyRLError(
+            f"general_cfg.dataset {name!r}: no trajs_*.pkl found (a run folder of collect, a trajs_N.pkl file, a glob, "
+            "or minari:<dataset_id>); collect some with --mode collect --load RUN"
+        )
+    return found
 
 
 def _files_of(name: str) -> list[Path]:
@@ -124,22 +121,19 @@ def _file_number(path: Path) -> int:
 
 
 def load_dataset(spec: str | list[str], tasks_dir: Path) -> Dataset:
-    """Read every file ``spec`` names into one Dataset; a missing, empty or damaged file is one JoyRLError."""
+    """Read every source ``spec`` names into one Dataset; a missing, empty or damaged file is one JoyRLError.
+
+    A ``minari:<dataset_id>`` entry reads a local Minari dataset (joyrl/minari_io.py).
+    """
     trajectories, sources, meta = [], [], []
-    for path in dataset_files(spec, tasks_dir):
-        try:
-            file_meta, file_trajectories = read_trajectory_file(path)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError) as error:
-            raise JoyRLError(
-                f"dataset file {path} cannot be read ({type(error).__name__}: {error}); is it a trajs_N.pkl?"
-            ) from None
-        if not file_trajectories:
-            raise JoyRLError(f"dataset file {path} holds no trajectories")
-        for index, trajectory in enumerate(file_trajectories):
-            _check_trajectory(trajectory, f"{path} trajectory {index}")
-        trajectories.extend(file_trajectories)
-        sources.append(str(path))
-        meta.append(file_meta)
+    names = [spec] if isinstance(spec, str) else list(spec)
+    for name in names:
+        for source, file_meta, file_trajectories in _read_source(name, tasks_dir):
+            for index, trajectory in enumerate(file_trajectories):
+                _check_trajectory(trajectory, f"{source} trajectory {index}")
+            trajectories.extend(file_trajectories)
+            sources.append(source)
+            meta.append(file_meta)
     lengths = np.array([len(trajectory["rewards"]) for trajectory in trajectories])
     columns = {field_name: _concatenate([trajectory[field_name] for trajectory in trajectories]) for field_name in FIELDS}
     return Dataset(
@@ -153,6 +147,26 @@ def load_dataset(spec: str | list[str], tasks_dir: Path) -> Dataset:
         sources=sources,
         meta=meta,
     )
+
+
+def _read_source(name: str, tasks_dir: Path) -> Iterator[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
+    """(source, meta, trajectories) of each file ``name`` stands for, or of the Minari dataset it names."""
+    if name.startswith(minari_io.PREFIX):
+        meta, trajectories = minari_io.minari_trajectories(name[len(minari_io.PREFIX) :])
+        if not trajectories:
+            raise JoyRLError(f"the Minari dataset {name!r} holds no episodes")
+        yield name, meta, trajectories
+        return
+    for path in dataset_files(name, tasks_dir):
+        try:
+            file_meta, file_trajectories = read_trajectory_file(path)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError) as error:
+            raise JoyRLError(
+                f"dataset file {path} cannot be read ({type(error).__name__}: {error}); is it a trajs_N.pkl?"
+            ) from None
+        if not file_trajectories:
+            raise JoyRLError(f"dataset file {path} holds no trajectories")
+        yield str(path), file_meta, file_trajectories
 
 
 def _check_trajectory(trajectory: Any, where: str) -> None:
