@@ -6,7 +6,8 @@
 Each seed runs ``python main.py`` in its own process (``--jobs`` at a time, one torch
 thread each) under ``benchmarks/runs/<name>/``. From each run's ``eval.csv`` and
 ``res.csv`` it reads the env steps and seconds to the first greedy evaluation mean
-at or above the threshold, the final and best evaluation, and env steps per second.
+at or above the threshold, the final and best evaluation, and env steps per second;
+for an offline run (``general_cfg.dataset``) updates take the place of env steps.
 It writes ``benchmarks/results/<name>.md`` and ``.csv``; ``--readme`` regenerates the
 README's benchmark table from every ``benchmarks/results/*.csv``.
 """
@@ -77,17 +78,20 @@ def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float 
     run = runs[-1]
     evals, episodes = read_rows(run / "results" / "eval.csv"), read_rows(run / "results" / "res.csv")
     reached = next((row for row in evals if row["eval_mean"] >= args.threshold), None)
+    # an offline run (general_cfg.dataset) has no training episodes: its steps are updates, read from eval.csv
+    last, step = (episodes[-1], "env_steps") if episodes else (evals[-1], "updates")
     figures: dict[str, float | str] = {
         "seed": seed,
-        "steps_to_threshold": int(reached["env_steps"]) if reached else "",
-        "episodes_to_threshold": int(reached["episode"]) if reached else "",
+        "steps_to_threshold": int(reached[step]) if reached else "",
+        "episodes_to_threshold": int(reached["episode"]) if reached and "episode" in reached else "",
         "seconds_to_threshold": round(reached["seconds"], 1) if reached else "",
         "final_eval": evals[-1]["eval_mean"] if evals else "",
         "best_eval": max(row["eval_mean"] for row in evals) if evals else "",
-        "env_steps": int(episodes[-1]["env_steps"]),
-        "seconds": round(episodes[-1]["seconds"], 1),
-        "steps_per_second": round(episodes[-1]["env_steps"] / episodes[-1]["seconds"]),
+        "env_steps": int(last[step]),
+        "seconds": round(last["seconds"], 1),
+        "steps_per_second": round(last[step] / last["seconds"]),
         "test_return": "",
+        "unit": "updates" if step == "updates" else "env steps",
     }
     test_dir = tasks_dir / "test"
     if args.test_episodes and not (args.reuse and list(test_dir.glob("Test_*"))):
@@ -129,7 +133,7 @@ def summarise(args: argparse.Namespace, name: str, rows: list[dict]) -> dict[str
         "yaml": args.yaml,
         "seeds": " ".join(str(row["seed"]) for row in rows),
         "threshold": f"{args.threshold:g}",
-        "within": f"{args.within:,} env steps" if args.within is not None else "the run",
+        "within": f"{args.within:,} {rows[0]['unit']}" if args.within is not None else "the run",
         "reached": f"{len(within)}/{len(rows)}",
         "runs_end": "at the threshold" if args.stop_at_threshold else "at the budget",
         "median_steps_to_threshold": median("steps_to_threshold", within),
