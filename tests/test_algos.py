@@ -41,8 +41,12 @@ def agent_of(algo):
 
 
 def smoke_args(algo):
-    """A tiny training run: 300 env steps, or, for an algorithm that learns from a dataset only, 40 updates."""
-    if agent_of(algo).needs_dataset:
+    """A tiny training run: 300 env steps, or, for an algorithm that learns offline from a dataset only, 40 updates.
+
+    An algorithm that learns from demonstrations beside the env (GAIL) gets a tiny random dataset too.
+    """
+    agent = agent_of(algo)
+    if agent.needs_dataset and agent.learns_offline:
         return [
             "--algo", algo, "--env", env_for(algo), "--seed", "1", f"general_cfg.dataset={tiny_dataset(env_for(algo))}",
             "general_cfg.max_updates=40", "general_cfg.eval_per_updates=20", "general_cfg.online_eval_episode=1",
@@ -59,6 +63,7 @@ def smoke_args(algo):
         "general_cfg.max_step=100",
         "general_cfg.eval_per_episode=5",
         "general_cfg.online_eval_episode=1",
+        *([f"general_cfg.dataset={tiny_dataset(env_for(algo))}"] if agent.learns_from_demonstrations else []),
     ]
 
 
@@ -79,7 +84,7 @@ def test_algorithm_trains_on_a_tiny_budget(algo_runs):
     assert f"_{algo}_" in folder.name
     assert (folder / "models" / "last.pt").is_file()
     assert (folder / "results" / "eval.csv").is_file()
-    if agent_of(algo).needs_dataset:  # offline: learned from the dataset, no env step
+    if agent_of(algo).learns_offline and agent_of(algo).needs_dataset:  # offline: learned from the dataset, no env step
         assert read_csv(folder / "results" / "eval.csv")[-1]["updates"] == "40"
     else:
         assert int(read_csv(folder / "results" / "res.csv")[-1]["env_steps"]) >= 300
@@ -87,7 +92,8 @@ def test_algorithm_trains_on_a_tiny_budget(algo_runs):
 
 def test_algorithm_same_seed_same_results(algo_runs):
     algo, first, second = algo_runs
-    names = ("eval.csv", "train_stats.csv") if agent_of(algo).needs_dataset else ("res.csv", "eval.csv")
+    offline = agent_of(algo).learns_offline and agent_of(algo).needs_dataset
+    names = ("eval.csv", "train_stats.csv") if offline else ("res.csv", "eval.csv")
     for name in names:
         assert without_seconds(read_csv(first / "results" / name)) == without_seconds(read_csv(second / "results" / name))
 
@@ -105,7 +111,7 @@ def test_algorithm_state_dict_round_trip(algo):
     run = Run(cfg)
     run.prepare()
     for _ in range(3):
-        if run.dataset is not None:  # offline: the memory holds the dataset
+        if run.dataset is not None and run.agent.learns_offline:  # offline: the memory holds the dataset
             run.agent.update()
         else:
             run.trainer.train_one_episode(run.env, run.agent, cfg)

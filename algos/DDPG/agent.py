@@ -168,7 +168,12 @@ class Agent(ScaledActions):
         """What ``update`` logs besides the losses and the step size (SAC: the entropy coefficient)."""
         return {}
 
-    weights = ("actor", "actor_target", "critic", "critic_target")  # what a fine-tune takes from a checkpoint
+    weights: ClassVar[tuple[str, ...]] = (
+        "actor",
+        "actor_target",
+        "critic",
+        "critic_target",
+    )  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         """Networks, optimisers, the noise process and the counters: what a resumed run needs besides D."""

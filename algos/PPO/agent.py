@@ -22,7 +22,7 @@ stored). A2C (algos/A2C) subclasses this agent and replaces ``init_update_rule``
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -69,7 +69,7 @@ def index_distribution(distribution: Categorical | Normal, indices: torch.Tensor
 
 
 class Agent(BaseAgent):
-    supported_observation_spaces = ("Box", "Dict")
+    supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box", "Dict")
     supported_action_spaces = ("Discrete", "Box")
     masks_actions = True  # the categorical policy gives illegal actions probability 0 (joyrl.policies.categorical)
     obs_shape: Shape | dict[str, Shape]  # of one observation, or of each kept part of a Dict one
@@ -304,7 +304,7 @@ class Agent(BaseAgent):
         if self.reward_scaler is not None:
             self.reward_scaler.returns[:] = 0.0
 
-    weights = ("actor", "critic", "obs_normalizer")  # what a fine-tune takes from a checkpoint
+    weights: ClassVar[tuple[str, ...]] = ("actor", "critic", "obs_normalizer")  # what a fine-tune takes from a checkpoint
 
     def state_dict(self) -> dict:
         """Networks, optimiser, normalisers and counters; an unfinished rollout is not kept (a resumed run starts one)."""
