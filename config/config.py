@@ -29,12 +29,8 @@ class GeneralConfig:
     dataset: str | list[str] | None = None  # offline: learn from these trajectories alone (run folders, trajs_N.pkl, globs)
     max_updates: Annotated[int, at_least(1)] = 10_000  # offline: the budget, in update() calls
     eval_per_updates: Annotated[int, at_least(1)] = 1_000  # offline: evaluate, log and save every this many updates
-    collect_exploration: Literal["none", "epsilon", "gaussian", "random"] = (
-        "none"  # collect mode: how the greedy policy is noised
-    )
-    collect_epsilon: Annotated[float, between(0, 1)] = (
-        0.2  # collect_exploration epsilon: probability of a uniformly random action
-    )
+    collect_exploration: Literal["none", "epsilon", "gaussian", "random"] = "none"  # collect mode: noise on the policy
+    collect_epsilon: Annotated[float, between(0, 1)] = 0.2  # exploration epsilon: probability of a uniformly random action
     collect_noise_std: Annotated[float, at_least(0)] = 0.1  # collect_exploration gaussian: noise std, in half action ranges
     collect_traj: bool = False  # also write trajectories to traj/ in train and test modes
     play_episodes: Annotated[int, at_least(1)] | None = None  # test/render/collect episodes; None = 10, render_episodes, 100
