@@ -226,7 +226,8 @@ def _row(array: Observations, t: int) -> Any:
 
 def offline_dataset(cfg: Any, env: gym.Env, agent_class: type[BaseAgent], tasks_dir: Path) -> Dataset | None:
     """Train mode's dataset (None when ``general_cfg.dataset`` is unset), checked against the env and the
-    algorithm; ``cfg.buffer_size`` is raised to hold it all, when the algorithm has that key."""
+    algorithm; ``cfg.buffer_size``, when the algorithm has that key, is raised to hold it all (set to its size
+    for an algorithm that learns from the dataset only)."""
     if cfg.dataset is None:
         if agent_class.needs_dataset:
             raise JoyRLError(
@@ -242,6 +243,7 @@ def offline_dataset(cfg: Any, env: gym.Env, agent_class: type[BaseAgent], tasks_
         )
     dataset = load_dataset(cfg.dataset, tasks_dir)
     check_dataset_fits(dataset, env, cfg.algo_name)
-    if getattr(cfg, "buffer_size", dataset.n_transitions) < dataset.n_transitions:  # an algo_cfg key, when it has one
-        cfg.buffer_size = dataset.n_transitions
+    buffer_size = getattr(cfg, "buffer_size", None)  # an algo_cfg key, when the algorithm has one
+    if buffer_size is not None and (buffer_size < dataset.n_transitions or agent_class.needs_dataset):
+        cfg.buffer_size = dataset.n_transitions  # the whole dataset; exactly it for a dataset-only algorithm
     return dataset

@@ -61,12 +61,12 @@ class Run:
         self.dataset = offline_dataset(cfg, self.env, agent_class, self.tasks_dir()) if cfg.mode == "train" else None
         self.agent = agent_class(cfg)
         self.trainer = importlib.import_module(f"algos.{cfg.algo_name}.trainer").Trainer()
-        if cfg.mode != "train" or cfg.load_checkpoint or cfg.finetune:
-            self._load()
         if self.dataset is not None and agent_class.learns_offline:
             fill_memory(self.agent, self.dataset)
         elif self.dataset is not None:  # demonstrations beside online training (GAIL)
             self.agent.fit_dataset(self.dataset)
+        if cfg.mode != "train" or cfg.load_checkpoint or cfg.finetune:
+            self._load()  # after the dataset: a loaded run keeps the data statistics its weights were trained with
 
     def _load(self) -> None:
         """Read the checkpoint to test, continue or fine-tune, and put its state into the agent."""

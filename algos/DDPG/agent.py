@@ -93,7 +93,7 @@ class Agent(ScaledActions):
     @torch.inference_mode()
     def policy_action(self, state: np.ndarray, deterministic: bool) -> np.ndarray:
         """mu(s) in [-1, 1], plus the exploration noise unless ``deterministic``: (act,)."""
-        action = self.actor(self.observation(state))[0].numpy()
+        action = self.actor(self.observation(state))[0].cpu().numpy()
         return action if deterministic else np.clip(action + self.noise(), -1.0, 1.0)
 
     def end_episode(self) -> None:

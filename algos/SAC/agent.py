@@ -48,7 +48,7 @@ class Agent(DDPGAgent):
     @torch.inference_mode()
     def policy_action(self, state: np.ndarray, deterministic: bool) -> np.ndarray:
         """Step 4: a = tanh(u), u ~ N(mu(s), sigma(s)); ``deterministic``: tanh(mu(s)). (act,) in [-1, 1]."""
-        return self.actor(self.observation(state), deterministic)[0][0].numpy()
+        return self.actor(self.observation(state), deterministic)[0][0].cpu().numpy()
 
     def end_episode(self) -> None:
         """SAC keeps no per-episode state."""
