@@ -154,10 +154,10 @@ def test_gaussian_log_std_is_clamped_as_sacs():
 # ------------------------------------------------------------------ the config, the checkpoint
 
 
-def test_check_refuses_a_training_run_without_a_dataset():
-    with pytest.raises(ValueError, match="BC learns from a dataset only"):
-        AlgoConfig.check(SimpleNamespace(mode="train", dataset=None))
-    AlgoConfig.check(SimpleNamespace(mode="test", dataset=None))  # playing a trained policy needs no dataset
+def test_training_without_a_dataset_is_refused_in_one_line(cli):
+    """BC declares needs_dataset: the framework refuses train mode without general_cfg.dataset."""
+    result = cli("--algo", "BC", "--env", "CartPole-v1")
+    assert result.code == 2 and result.folder is None and "BC learns from a dataset only" in result.err
 
 
 def identity_dataset(env_id: str, episodes: int, seed: int) -> Dataset:

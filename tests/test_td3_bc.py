@@ -211,9 +211,10 @@ def test_checkpoint_keeps_the_statistics_and_continues_identically():
     assert {"obs_mean", "obs_std"} <= set(Agent.weights)
 
 
-def test_check_refuses_a_training_run_without_a_dataset():
-    with pytest.raises(ValueError, match="TD3_BC learns from a dataset only"):
-        AlgoConfig.check(SimpleNamespace(mode="train", dataset=None))
+def test_training_without_a_dataset_is_refused_in_one_line(cli):
+    """TD3_BC declares needs_dataset: the framework refuses train mode without general_cfg.dataset."""
+    result = cli("--algo", "TD3_BC", "--env", "Pendulum-v1")
+    assert result.code == 2 and result.folder is None and "TD3_BC learns from a dataset only" in result.err
 
 
 # ------------------------------------------------------------------ learning offline
