@@ -56,3 +56,14 @@ def copy_algo():
         shutil.rmtree(folder, ignore_errors=True)
         for module in [name for name in sys.modules if name.startswith(f"algos.{folder.name}")]:
             del sys.modules[module]
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread, as runs use (general_cfg.torch_threads): fastest for tiny networks, and alike under load."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

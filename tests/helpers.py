@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
+import torch
 import yaml
 
 from joyrl.cli import main
@@ -94,3 +95,14 @@ def tiny_dataset(env_id: str, episodes: int = 8, max_steps: int = 50) -> Path:
             ended = terminated or truncated
     writer.flush()
     return folder
+
+
+def set_linear(layer: torch.nn.Module, weight, bias) -> None:
+    """Set a linear layer's weight and bias by hand (for losses computed by hand)."""
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor(weight, dtype=torch.float32))
+        layer.bias.copy_(torch.tensor(bias, dtype=torch.float32))
+
+
+def linear_layers(module: torch.nn.Module) -> list[torch.nn.Linear]:
+    return [layer for layer in module.modules() if isinstance(layer, torch.nn.Linear)]

@@ -18,18 +18,13 @@ from joyrl.buffers import ReplayBatch
 from joyrl.config import defaults
 from joyrl.datasets import Dataset, fill_memory
 from joyrl.envs import env_info
+from tests.helpers import linear_layers, set_linear
 from tests.identity_envs import TOLERANCE, register_identity_envs
 
 register_identity_envs()
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One torch thread, as runs use (general_cfg.torch_threads): fastest for tiny networks, and alike under load."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 LINEAR_1 = [{"layer_type": "linear", "layer_size": [1], "activation": "none"}]
@@ -44,16 +39,6 @@ def make_agent(obs_space: spaces.Space, action_space: spaces.Space, **overrides)
     cfg = SimpleNamespace(**{**defaults(AlgoConfig), **general, **info, "buffer_size": 1000, **overrides})
     torch.manual_seed(0)
     return Agent(cfg)
-
-
-def set_linear(layer: torch.nn.Module, weight, bias) -> None:
-    with torch.no_grad():
-        layer.weight.copy_(torch.tensor(weight, dtype=torch.float32))
-        layer.bias.copy_(torch.tensor(bias, dtype=torch.float32))
-
-
-def linear_layers(module: torch.nn.Module) -> list[torch.nn.Linear]:
-    return [layer for layer in module.modules() if isinstance(layer, torch.nn.Linear)]
 
 
 def batch(states, actions) -> ReplayBatch:

@@ -36,13 +36,7 @@ Q_VALUES = [1.0, 5.0, 3.0, 2.0]
 BC_PROBS = [0.4, 0.1, 0.2, 0.3]  # ratios to the most probable: 1, 0.25, 0.5, 0.75
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """As the framework runs (general_cfg.torch_threads: 1): small networks are fastest on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def make_cfg(action_space: spaces.Space, obs_dim: int, **overrides) -> SimpleNamespace:

@@ -25,13 +25,7 @@ TINY_LAYERS = [{"layer_type": "linear", "layer_size": [8], "activation": "relu"}
 LAYERS = [{"layer_type": "linear", "layer_size": [64], "activation": "relu"}] * 2
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """As the framework runs (general_cfg.torch_threads: 1): small networks are fastest on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def make_agent(obs_dim: int = 1, low: float = -1.0, high: float = 1.0, **overrides) -> Agent:

@@ -52,6 +52,16 @@ class Agent(ScaledActions):
     memory: ReplayBuffer  # D
 
     def __init__(self, cfg) -> None:
+        self.build_models(cfg)
+        self.init_exploration()
+        lr_end = cfg.lr if cfg.lr_end is None else cfg.lr_end
+        self.learning_rate = DecaySchedule(cfg.lr, lr_end, max(cfg.max_env_steps, 1), "linear")
+        self.actor_loss = torch.zeros(())  # the latest actor loss, logged on the steps that do not update the actor
+        self.sample_count = 0  # env steps taken with sample_action
+        self.update_count = 0  # gradient steps taken (critic updates)
+
+    def build_models(self, cfg) -> None:
+        """Steps 1-2: the actor, the critics and their targets, one Adam each, and the replay memory D."""
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         self.action_dim = cfg.n_actions
@@ -66,12 +76,6 @@ class Agent(ScaledActions):
             cfg.buffer_size, obs_shape, (self.action_dim,), action_dtype=np.float32, device=self.device
         )
         self.observation = ObservationTensor(obs_shape, self.device)
-        self.init_exploration()
-        lr_end = cfg.lr if cfg.lr_end is None else cfg.lr_end
-        self.learning_rate = DecaySchedule(cfg.lr, lr_end, max(cfg.max_env_steps, 1), "linear")
-        self.actor_loss = torch.zeros(())  # the latest actor loss, logged on the steps that do not update the actor
-        self.sample_count = 0  # env steps taken with sample_action
-        self.update_count = 0  # gradient steps taken (critic updates)
 
     def build_actor(self, obs_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module | None]:
         """Step 1: mu(s) = tanh(MLP of ``actor_layers``) and its target copy mu'."""

@@ -17,18 +17,14 @@ D4RL tasks act in [-1, 1] already); ``sample_action``, for acting online, adds G
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import torch
 
 from algos.TD3.agent import Agent as TD3Agent
-from joyrl.buffers import ReplayBatch, ReplayBuffer, TransitionBatch
-from joyrl.critics import Critics, frozen
+from joyrl.buffers import ReplayBatch, TransitionBatch
+from joyrl.critics import frozen
 from joyrl.datasets import Dataset
-from joyrl.networks import ObservationTensor
 from joyrl.noise import GaussianNoise
-from joyrl.policies import ActionScaler
 
 OBS_STD_EPS = 1e-3  # added to the dataset's std, as the paper's code does
 
@@ -38,21 +34,10 @@ class Agent(TD3Agent):
     needs_dataset = True  # train mode without general_cfg.dataset is refused by the framework
 
     def __init__(self, cfg) -> None:
-        """DDPG's networks, optimisers and memory, without its online schedule (learning_starts, an annealed lr)."""
-        self.cfg = cfg
-        self.device = torch.device(cfg.device)
-        self.action_dim = cfg.n_actions
-        self.scaler = ActionScaler(cfg.action_low, cfg.action_high)  # [-1, 1] <-> [low, high]
+        """DDPG's networks, optimisers and memory (D: raw states, actions in [-1, 1]), without its online schedule
+        (learning_starts, an annealed lr)."""
+        self.build_models(cfg)
         obs_shape = tuple(cfg.obs_space.shape)
-        self.actor, self.actor_target = self.build_actor(obs_shape)  # step 1
-        self.critic = Critics(cfg.critic_layers, cfg.n_states, self.action_dim, self.n_critics).to(self.device)
-        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, fused=True)
-        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, fused=True)
-        self.memory = ReplayBuffer(  # D (step 3), raw states, actions in [-1, 1]
-            cfg.buffer_size, obs_shape, (self.action_dim,), action_dtype=np.float32, device=self.device
-        )
-        self.observation = ObservationTensor(obs_shape, self.device)
         self.noise = GaussianNoise(self.action_dim, cfg.noise_std)  # sample_action's exploration, online only
         self.obs_mean = torch.zeros(obs_shape, device=self.device)  # mu_s of step 2 (0 without normalize_obs)
         self.obs_std = torch.ones(obs_shape, device=self.device)  # sigma_s + 1e-3 of step 2 (1 without normalize_obs)
