@@ -147,8 +147,17 @@ def summarise(args: argparse.Namespace, name: str, rows: list[dict]) -> dict[str
     }
 
 
+def seed_column_titles(unit: str) -> list[str]:
+    """The per-seed table's titles: an offline run counts updates where an online one counts env steps."""
+    if unit != "updates":
+        return SEED_COLUMNS
+    offline = {"steps_to_threshold": "updates_to_threshold", "env_steps": "updates", "steps_per_second": "updates_per_second"}
+    return [offline.get(column, column) for column in SEED_COLUMNS]
+
+
 def write_results(name: str, rows: list[dict], summary: dict[str, str], command: str) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    unit = rows[0]["unit"]
     with open(RESULTS_DIR / f"{name}.csv", "w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, fieldnames=list(summary))
         writer.writeheader()
@@ -166,10 +175,10 @@ def write_results(name: str, rows: list[dict], summary: dict[str, str], command:
             if summary["runs_end"] == "at the threshold"
             else []
         ),
-        "Columns: env steps, training episodes and seconds to the first evaluation at or above the threshold, the last and the best evaluation,"
-        " the mean return of the test episodes on models/last.pt, and training throughput (evaluations included).",
+        f"Columns: {unit}, training episodes and seconds to the first evaluation at or above the threshold, the last and the best"
+        " evaluation, the mean return of the test episodes on models/last.pt, and training throughput (evaluations included).",
         "",
-        "| " + " | ".join(SEED_COLUMNS) + " |",
+        "| " + " | ".join(seed_column_titles(unit)) + " |",
         "|" + "---|" * len(SEED_COLUMNS),
         *("| " + " | ".join(str(row[key]) for key in SEED_COLUMNS) + " |" for row in rows),
         "",
@@ -206,7 +215,7 @@ def update_readme() -> None:
         "Median seconds to threshold",
         "Final greedy eval (mean ± std)",
         "Test return",
-        "Env steps/s",
+        "Speed",
         "Date",
     ]
     rows = []
@@ -217,7 +226,11 @@ def update_readme() -> None:
     table += [
         "| "
         + " | ".join(
-            f"[{row['benchmark']}](benchmarks/results/{row['benchmark']}.md)" if key == "benchmark" else row[key]
+            f"[{row['benchmark']}](benchmarks/results/{row['benchmark']}.md)"
+            if key == "benchmark"
+            else f"{row[key]} {'updates' if row['within'].endswith('updates') else 'env steps'}/s"
+            if key == "steps_per_second"
+            else row[key]
             for key in header
         )
         + " |"

@@ -69,13 +69,18 @@ class SquashedGaussianActor(nn.Module):
         self.mean = nn.Linear(width, action_dim)
         self.log_std = nn.Linear(width, action_dim)
 
-    def forward(self, observation: Any, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """An action in [-1, 1] (B, act) and its log-probability (B,); deterministic: tanh(mu), log-prob 0s."""
+    def forward(
+        self, observation: Any, deterministic: bool = False, n_samples: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """An action in [-1, 1] (B, act) and its log-probability (B,); deterministic: tanh(mu), log-prob 0s.
+        ``n_samples``: that many actions per state from one pass of the network, (B, n, act) and (B, n)."""
         features = self.body(observation)
         mean = self.mean(features)
         if deterministic:
             return torch.tanh(mean), torch.zeros(mean.shape[0], device=mean.device)
         log_std = self.log_std(features).clamp(LOG_STD_MIN, LOG_STD_MAX)
+        if n_samples is not None:
+            mean, log_std = (part.unsqueeze(1).expand(-1, n_samples, -1) for part in (mean, log_std))
         normal = Normal(mean, log_std.exp(), validate_args=False)
         pre_tanh = normal.rsample()  # reparameterised: gradients flow through the sample
         return torch.tanh(pre_tanh), squashed_log_prob(normal, pre_tanh)

@@ -94,6 +94,22 @@ def test_squashed_gaussian_actor_returns_bounded_actions_and_their_log_prob():
     assert not zeros.any()
 
 
+
+def test_n_samples_per_state_from_one_pass_equal_the_samples_of_each_state_repeated():
+    """CQL's proposal draws n actions per state: one pass of the network on B states gives what a pass on the
+    states repeated n times gives, from the same random draws, in (B, n, act) and (B, n)."""
+    torch.manual_seed(0)
+    actor = SquashedGaussianActor(TINY_LAYERS, (3,), 2)
+    states = torch.randn(4, 3)
+    torch.manual_seed(1)
+    actions, log_prob = actor(states, n_samples=5)
+    torch.manual_seed(1)
+    repeated_actions, repeated_log_prob = actor(states.repeat_interleave(5, dim=0))
+    assert actions.shape == (4, 5, 2) and log_prob.shape == (4, 5)
+    torch.testing.assert_close(actions, repeated_actions.view(4, 5, 2))
+    torch.testing.assert_close(log_prob, repeated_log_prob.view(4, 5))
+    assert actions[0].std(dim=0).min() > 0  # the n actions of a state differ
+
 # ------------------------------------------------------------------ action scaling
 
 

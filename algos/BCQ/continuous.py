@@ -100,9 +100,9 @@ class ContinuousBCQ(ScaledActions):
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic = Critics(cfg.critic_layers, obs_dim, self.action_dim, n_critics=2).to(self.device)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.vae_optimizer = torch.optim.Adam(self.vae.parameters(), lr=cfg.lr)
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr)
-        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr)
+        self.vae_optimizer = torch.optim.Adam(self.vae.parameters(), lr=cfg.lr, fused=True)
+        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, fused=True)
+        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, fused=True)
         self.memory = ReplayBuffer(  # D (step C2), actions stored in [-1, 1]
             cfg.buffer_size, (obs_dim,), (self.action_dim,), action_dtype=np.float32, device=self.device
         )

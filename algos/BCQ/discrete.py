@@ -52,7 +52,7 @@ class DiscreteBCQ(ScoredActions):
         self.policy_net = build_mlp(cfg.value_layers, obs_shape, self.n_actions, input_dtype=obs_dtype).to(self.device)
         self.target_net = copy.deepcopy(self.policy_net).requires_grad_(False)
         self.bc_net = build_mlp(cfg.value_layers, obs_shape, self.n_actions, input_dtype=obs_dtype).to(self.device)
-        self.optimizer = torch.optim.Adam([*self.policy_net.parameters(), *self.bc_net.parameters()], lr=cfg.lr)
+        self.optimizer = torch.optim.Adam([*self.policy_net.parameters(), *self.bc_net.parameters()], lr=cfg.lr, fused=True)
         self.memory = ReplayBuffer(cfg.buffer_size, obs_shape, obs_dtype=obs_dtype, device=self.device)  # step D2
         self.observation = ObservationTensor(obs_shape, self.device, obs_dtype)
         self.sample_count = 0  # env steps taken with sample_action

@@ -41,7 +41,7 @@ class Agent(PPOAgent):
         super().__init__(cfg)  # PPO's actor, critic, optimiser and rollout (step 1)
         input_size = cfg.n_states + cfg.n_actions  # [s, a]: the flat observation, then one-hot or [-1, 1] action
         self.discriminator = build_mlp(cfg.discriminator_layers, (input_size,), 1, "discriminator_layers").to(self.device)
-        self.discriminator_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.discriminator_lr)
+        self.discriminator_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.discriminator_lr, fused=True)
         # D's input for every step of the rollout, (n_steps, n_envs, input_size), indexed as the rollout
         self.policy_pairs = torch.zeros((cfg.n_steps, cfg.n_envs, input_size), device=self.device)
         self.expert_pairs: torch.Tensor | None = None  # (N, input_size): the demonstrations, from fit_dataset

@@ -74,9 +74,9 @@ class Agent(ScaledActions):
         self.critic = Critics(cfg.critic_layers, cfg.n_states, self.action_dim, n_critics=2).to(self.device)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.value = build_mlp(cfg.value_layers, obs_shape, 1, key="value_layers").to(self.device)
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr)
-        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr)
-        self.value_optimizer = torch.optim.Adam(self.value.parameters(), lr=cfg.lr)
+        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, fused=True)
+        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, fused=True)
+        self.value_optimizer = torch.optim.Adam(self.value.parameters(), lr=cfg.lr, fused=True)
         self.memory = ReplayBuffer(  # D (step 2), actions stored in [-1, 1]
             cfg.buffer_size, obs_shape, (self.action_dim,), action_dtype=np.float32, device=self.device
         )
