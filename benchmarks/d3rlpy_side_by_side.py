@@ -305,22 +305,26 @@ def returns(args: argparse.Namespace) -> None:
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(work, jobs))
     rows, missing = [], []
-    for algo in args.algos:
+    for algo in ALGOS:  # every algorithm with d3rlpy runs on this dataset, on the seeds both sides have
+        done = sorted(RUNS_DIR.glob(f"d3rlpy_{args.dataset}_{algo}/seed_*.csv"))
+        seeds = sorted(int(path.stem.removeprefix("seed_")) for path in done)
+        if not seeds:
+            continue
         cfg = joyrl_cfg(args.env, algo, args.dataset)
         name = joyrl_run_name(args.env, algo, args.dataset)
-        ours = [joyrl_evals(name, seed) for seed in args.seeds]
-        theirs = [read_evals(RUNS_DIR / f"d3rlpy_{args.dataset}_{algo}" / f"seed_{seed}.csv") for seed in args.seeds]
-        if any(evals is None or len(evals) != len(theirs[0]) for evals in ours):
-            seeds = " ".join(map(str, args.seeds))
+        theirs = [read_evals(RUNS_DIR / f"d3rlpy_{args.dataset}_{algo}" / f"seed_{seed}.csv") for seed in seeds]
+        ours = [joyrl_evals(name, seed) for seed in seeds]
+        complete = [evals for evals in ours if evals is not None and len(evals) == len(theirs[0])]
+        if len(complete) < len(seeds):
             missing.append(
-                f"python benchmarks/benchmark.py --yaml {preset(args.env, algo).relative_to(ROOT)} --name {name} --seeds {seeds} "
-                f"--jobs 2 --set general_cfg.dataset=tasks/datasets/{args.dataset}"
+                f"python benchmarks/benchmark.py --yaml {preset(args.env, algo).relative_to(ROOT)} --name {name} --seeds "
+                f"{' '.join(map(str, seeds))} --jobs 2 --threshold <return> --set general_cfg.dataset=tasks/datasets/{args.dataset}"
             )
             continue
-        ours_done = [evals for evals in ours if evals is not None]
         rows.append(
-            f"| {algo} | {cfg.max_updates:,} | {mean_std([e[-1] for e in ours_done])} | {mean_std([e[-1] for e in theirs])} "
-            f"| {mean_std([max(e) for e in ours_done])} | {mean_std([max(e) for e in theirs])} |"
+            f"| {algo} | {' '.join(map(str, seeds))} | {cfg.max_updates:,} | {mean_std([e[-1] for e in complete])} "
+            f"| {mean_std([e[-1] for e in theirs])} | {mean_std([max(e) for e in complete])} "
+            f"| {mean_std([max(e) for e in theirs])} |"
         )
     if missing:
         print("JoyRL's runs are missing; make them with:\n  " + "\n  ".join(missing))
@@ -329,14 +333,14 @@ def returns(args: argparse.Namespace) -> None:
     lines = [
         f"# Returns, JoyRL against d3rlpy 2.8.0, on {args.dataset} (its episodes' mean return {data_return:.1f})",
         "",
-        f"`python benchmarks/d3rlpy_side_by_side.py returns --dataset {args.dataset} --seeds "
-        f"{' '.join(map(str, args.seeds))}` on {date.today()}: each side's greedy evaluation mean over the preset's "
+        f"`python benchmarks/d3rlpy_side_by_side.py returns --dataset {args.dataset} --algos <ALGO> --seeds <seeds>`, "
+        f"tabulated on {date.today()}: each side's greedy evaluation mean over the preset's "
         "online_eval_episode episodes, after the last update (final) and the best of its evaluations every "
         "eval_per_updates updates; mean ± standard deviation over the seeds. The same settings on both sides (each "
         "JoyRL preset's).",
         "",
-        "| algorithm | updates | JoyRL final | d3rlpy final | JoyRL best | d3rlpy best |",
-        "|---|---|---|---|---|---|",
+        "| algorithm | seeds | updates | JoyRL final | d3rlpy final | JoyRL best | d3rlpy best |",
+        "|---|---|---|---|---|---|---|",
         *rows,
     ]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
