@@ -94,7 +94,6 @@ def test_squashed_gaussian_actor_returns_bounded_actions_and_their_log_prob():
     assert not zeros.any()
 
 
-
 def test_n_samples_per_state_from_one_pass_equal_the_samples_of_each_state_repeated():
     """CQL's proposal draws n actions per state: one pass of the network on B states gives what a pass on the
     states repeated n times gives, from the same random draws, in (B, n, act) and (B, n)."""
@@ -109,6 +108,7 @@ def test_n_samples_per_state_from_one_pass_equal_the_samples_of_each_state_repea
     torch.testing.assert_close(actions, repeated_actions.view(4, 5, 2))
     torch.testing.assert_close(log_prob, repeated_log_prob.view(4, 5))
     assert actions[0].std(dim=0).min() > 0  # the n actions of a state differ
+
 
 # ------------------------------------------------------------------ action scaling
 
