@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,3 +107,12 @@ def set_linear(layer: torch.nn.Module, weight, bias) -> None:
 
 def linear_layers(module: torch.nn.Module) -> list[torch.nn.Linear]:
     return [layer for layer in module.modules() if isinstance(layer, torch.nn.Linear)]
+
+
+def saved_and_loaded(state: dict) -> dict:
+    """``state`` through torch.save and torch.load (weights only), as a checkpoint file takes it: no tensor is
+    shared with the agent it came from."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)

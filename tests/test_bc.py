@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 from types import SimpleNamespace
 
@@ -18,7 +17,7 @@ from joyrl.buffers import ReplayBatch
 from joyrl.config import defaults
 from joyrl.datasets import Dataset, fill_memory
 from joyrl.envs import env_info
-from tests.helpers import linear_layers, set_linear
+from tests.helpers import linear_layers, saved_and_loaded, set_linear
 from tests.identity_envs import TOLERANCE, register_identity_envs
 
 register_identity_envs()
@@ -170,14 +169,6 @@ def identity_dataset(env_id: str, episodes: int, seed: int) -> Dataset:
 def identity_agent(env_id: str, **overrides) -> Agent:
     env = gym.make(env_id)
     return make_agent(env.observation_space, env.action_space, actor_layers=SMALL, lr=1e-2, batch_size=32, **overrides)
-
-
-def saved_and_loaded(state: dict) -> dict:
-    """``state`` through torch.save and torch.load, as a checkpoint file takes it (no tensor shared with the agent)."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    buffer.seek(0)
-    return torch.load(buffer)
 
 
 def test_checkpoint_round_trip_continues_identically():

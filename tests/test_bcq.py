@@ -4,7 +4,6 @@ double-Q target by hand; checkpoint round trips; learning from IdentityDiscrete-
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from joyrl.config import defaults
 from joyrl.datasets import Dataset, fill_memory
 from joyrl.errors import ConfigError
 from joyrl.paths import ROOT
+from tests.helpers import saved_and_loaded
 from tests.identity_envs import EPISODE_STEPS, N_TARGETS, TOLERANCE, register_identity_envs
 
 TINY_LAYERS = [{"layer_type": "linear", "layer_size": [8], "activation": "relu"}]
@@ -247,10 +247,7 @@ def test_checkpoint_round_trip_restores_every_network_optimiser_and_counter(make
     np.random.seed(0)
     for _ in range(3):
         agent.update()
-    buffer = io.BytesIO()
-    torch.save(agent.state_dict(), buffer)
-    buffer.seek(0)
-    restored.load_state_dict(torch.load(buffer))
+    restored.load_state_dict(saved_and_loaded(agent.state_dict()))
     restored.memory.load_state_dict(agent.memory.state_dict())
     assert restored.update_count == 3
     for name in agent.weights:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import random
 from types import SimpleNamespace
@@ -22,6 +21,7 @@ from joyrl.config import defaults
 from joyrl.datasets import Dataset, fill_memory
 from joyrl.errors import ConfigError
 from joyrl.policies import squashed_log_prob
+from tests.helpers import saved_and_loaded
 from tests.identity_envs import EPISODE_STEPS, N_TARGETS, register_identity_envs
 
 
@@ -257,10 +257,7 @@ def test_checkpoint_round_trip_continues_identically(make_cfg):
     transitions(agent)
     for _ in range(5):
         agent.update()
-    buffer = io.BytesIO()
-    torch.save(agent.state_dict(), buffer)
-    buffer.seek(0)
-    restored.load_state_dict(torch.load(buffer, weights_only=True))  # as the framework loads checkpoints
+    restored.load_state_dict(saved_and_loaded(agent.state_dict()))  # as the framework loads checkpoints
     restored.memory.load_state_dict(agent.memory.state_dict())
     assert "cql_log_alpha" in agent.state_dict()
     torch.manual_seed(1)

@@ -3,7 +3,6 @@ the checkpoint round trip, and learning from IdentityBox-v0 data (pseudocodes/IQ
 
 from __future__ import annotations
 
-import io
 import math
 from types import SimpleNamespace
 
@@ -19,6 +18,7 @@ from algos.IQL.config import AlgoConfig
 from joyrl.buffers import ReplayBatch
 from joyrl.config import defaults
 from joyrl.datasets import Dataset, fill_memory
+from tests.helpers import saved_and_loaded
 from tests.identity_envs import EPISODE_STEPS, TOLERANCE, register_identity_envs
 
 TINY_LAYERS = [{"layer_type": "linear", "layer_size": [8], "activation": "relu"}]
@@ -186,12 +186,9 @@ def test_checkpoint_round_trip_restores_every_network_optimiser_and_counter():
     np.random.seed(0)
     for _ in range(3):
         agent.update()
-    buffer = io.BytesIO()
-    torch.save(agent.state_dict(), buffer)
-    buffer.seek(0)
     restored = make_agent(max_updates=10)
     restored.memory.load_state_dict(agent.memory.state_dict())
-    restored.load_state_dict(torch.load(buffer))
+    restored.load_state_dict(saved_and_loaded(agent.state_dict()))
     assert restored.update_count == 3
     for name in Agent.weights:
         for key, tensor in getattr(agent, name).state_dict().items():
