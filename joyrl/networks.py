@@ -119,6 +119,47 @@ def check_layer_spec(spec: list[dict[str, Any]], key: str) -> None:
             raise ConfigError(f"{where}.activation: unknown {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
 
 
+# A linear layer and the ReLU after it as one oneDNN call (the bias and the ReLU applied as the product's
+# results are written): two passes over the output fewer. Used on the CPU for passes that need no gradient,
+# and only for outputs of at least FUSED_MIN_OUTPUTS numbers: measured on one thread, 1000x750 outputs take
+# 6% less time and 2560x256 15% less (BCQ's and CQL's sampled-action passes), 256x256 the same, and a
+# single row 2-3x more (a fixed cost of a oneDNN call), so acting keeps torch's own kernels.
+FUSED_LINEAR_RELU = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+FUSED_MIN_OUTPUTS = 2**18
+
+
+class Layers(nn.Sequential):
+    """``nn.Sequential`` whose Linear + ReLU pairs run fused (see FUSED_LINEAR_RELU) in large no-gradient passes."""
+
+    def forward(self, x: Any) -> Any:
+        if not FUSED_LINEAR_RELU or torch.is_grad_enabled():
+            return super().forward(x)
+        modules = list(self)
+        i = 0
+        while i < len(modules):
+            after = modules[i + 1] if i + 1 < len(modules) else None
+            if _fusable(modules[i], after, x):
+                x = torch.ops.mkldnn._linear_pointwise(x.contiguous(), modules[i].weight, modules[i].bias, "relu", [], "")
+                i += 2
+            else:
+                x = modules[i](x)
+                i += 1
+        return x
+
+
+def _fusable(layer: nn.Module, after: nn.Module | None, x: Any) -> bool:
+    """A Linear followed by a ReLU, on a large float32 CPU batch (rows x outputs >= FUSED_MIN_OUTPUTS)."""
+    return (
+        isinstance(layer, nn.Linear)
+        and type(after) is nn.ReLU
+        and isinstance(x, torch.Tensor)
+        and x.dim() == 2
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and x.shape[0] * layer.out_features >= FUSED_MIN_OUTPUTS
+    )
+
+
 class ScaleUint8(nn.Module):
     """uint8 inputs (pixels, bytes) in [0, 255] as float32 in [0, 1], so memories can keep the bytes."""
 
@@ -148,7 +189,7 @@ def build_body(
     return _build_layers(spec, shape, f"algo_cfg.{key}", input_dtype)
 
 
-def _build_layers(spec: list[dict[str, Any]], shape: Shape, where: str, input_dtype: Any) -> tuple[nn.Sequential, int]:
+def _build_layers(spec: list[dict[str, Any]], shape: Shape, where: str, input_dtype: Any) -> tuple[Layers, int]:
     """``spec`` (already checked) on inputs of ``shape``; the output is flat."""
     layers: list[nn.Module] = [ScaleUint8()] if np.dtype(input_dtype) == np.uint8 else []
     input_shape = shape
@@ -170,7 +211,7 @@ def _build_layers(spec: list[dict[str, Any]], shape: Shape, where: str, input_dt
             layers.append(activation())
     if len(shape) > 1:
         layers.append(nn.Flatten())
-    return nn.Sequential(*layers), math.prod(shape)
+    return Layers(*layers), math.prod(shape)
 
 
 class DictBody(nn.Module):
@@ -258,10 +299,10 @@ def build_mlp(
     output_size: int,
     key: str = "value_layers",
     input_dtype: Any = np.float32,
-) -> nn.Sequential:
+) -> Layers:
     """Hidden layers from ``spec`` (see ``build_body``), then a linear output layer of ``output_size``."""
     body, size = build_body(spec, input_size, key, input_dtype)
-    return nn.Sequential(*body, nn.Linear(size, output_size))
+    return Layers(*body, nn.Linear(size, output_size))
 
 
 def _conv_output_size(shape: Shape, kernel: int, stride: int, padding: int, where: str, input_shape: Shape) -> tuple[int, int]:

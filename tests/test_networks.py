@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from joyrl import networks
 from joyrl.errors import ConfigError
 from joyrl.networks import ObservationTensor, ScaleUint8, build_body, build_mlp, check_layer_spec
 
@@ -143,3 +144,36 @@ def test_observation_tensor_keeps_its_dtype():
     assert tensor.dtype == torch.uint8 and tensor.shape == (1, 2, 3, 3)
     assert int(tensor.max()) == 200
     assert ObservationTensor((4,), torch.device("cpu"))(np.ones(4)).dtype == torch.float32
+
+
+WIDE = [{"layer_type": "linear", "layer_size": [512], "activation": "relu"}] * 2
+
+
+@pytest.mark.skipif(not networks.FUSED_LINEAR_RELU, reason="no oneDNN in this torch build")
+def test_large_no_gradient_passes_fuse_linear_and_relu_and_give_the_same_values(monkeypatch):
+    torch.manual_seed(0)
+    mlp, x = build_mlp(WIDE, 6, 3), torch.randn(1024, 6)  # 1024 x 512 outputs: over FUSED_MIN_OUTPUTS
+    calls = []
+    fused = torch.ops.mkldnn._linear_pointwise
+    monkeypatch.setattr(networks.torch.ops.mkldnn, "_linear_pointwise", lambda *args: calls.append(1) or fused(*args))
+    with torch.no_grad():
+        fast = mlp(x)
+    assert len(calls) == 2  # both hidden layers; the output layer has no ReLU
+    monkeypatch.setattr(networks, "FUSED_LINEAR_RELU", False)
+    with torch.no_grad():
+        plain = mlp(x)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+
+
+def test_passes_that_need_gradients_or_are_small_keep_torchs_kernels(monkeypatch):
+    mlp = build_mlp(WIDE, 6, 3)
+    monkeypatch.setattr(networks.torch.ops.mkldnn, "_linear_pointwise", lambda *args: pytest.fail("fused"), raising=False)
+    mlp(torch.randn(1024, 6)).sum().backward()  # with autograd
+    assert all(parameter.grad is not None for parameter in mlp.parameters())
+    with torch.no_grad():
+        mlp(torch.randn(1, 6))  # acting: one row
+
+
+def test_fused_networks_keep_nn_sequential_parameter_names():
+    mlp = build_mlp(WIDE, 6, 3)
+    assert list(mlp.state_dict()) == list(nn.Sequential(*mlp).state_dict())
