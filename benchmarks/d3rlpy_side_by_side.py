@@ -9,8 +9,9 @@ handed to d3rlpy's config of the same algorithm (``d3rlpy_config``: layers, lear
 size, gamma, tau, the algorithm's own keys; actions scaled to the env's bounds; TD3+BC's states
 standardised), so both learn from the same numbers.
 
-- ``speed``: updates per second on one torch thread, both in this process, from the same dataset:
-  ``--rounds`` rounds alternating JoyRL's ``agent.update()`` and d3rlpy's ``update()`` on a
+- ``speed``: updates per second on one torch thread from the same dataset, each side in its own
+  process set up as its users run it (JoyRL's as ``Run.prepare`` makes it, d3rlpy's as ``fit``
+  does): ``--rounds`` rounds alternating JoyRL's ``agent.update()`` and d3rlpy's ``update()`` on a
   sampled batch (each side samples its own batch), after a warm-up; the median round of each.
   Nothing else should run meanwhile. Writes ``benchmarks/results/d3rlpy_speed_<dataset>.md``.
 - ``returns``: d3rlpy trained per seed (``--jobs`` processes, one thread each) for the preset's
@@ -185,22 +186,67 @@ def matmul_seconds(step: Callable[[], Any], n: int) -> float:
     return sum(event.self_cpu_time_total for event in profiler.key_averages() if event.key in MATMULS) / 1e6 / n
 
 
-def speed(args: argparse.Namespace) -> None:
+REPLY = "@@ "  # marks a worker's answers among the lines its libraries log
+
+
+def speed_worker(args: argparse.Namespace) -> None:
+    """One side of ``speed`` in its own process: answers ``<n>`` with the seconds an update took over n updates,
+    ``profile <n>`` with the seconds an update spent in matrix products (JoyRL's side)."""
     torch.set_num_threads(1)
-    data = d3rlpy_dataset(args.dataset)
-    rows = []
-    for algo in args.algos:
-        cfg = joyrl_cfg(args.env, algo, args.dataset)
+    cfg = joyrl_cfg(args.env, args.algo, args.dataset)
+    if args.side == "joyrl":
         run = Run(cfg)
         run.prepare()
-        learner = d3rlpy_algo(algo, joyrl_cfg(args.env, algo, args.dataset), run.env, data)
-        theirs = d3rlpy_step(learner, data, cfg.batch_size)
-        ours = run.agent.update
-        n = max(5, round(args.seconds_per_round / timed(theirs, 5)))  # about the same wall time for each round
-        timed(ours, n), timed(theirs, n)  # warm-up
-        rounds = [(timed(ours, n), timed(theirs, n)) for _ in range(args.rounds)]
+        step = run.agent.update
+    else:
+        data = d3rlpy_dataset(args.dataset)
+        step = d3rlpy_step(d3rlpy_algo(args.algo, cfg, gym.make(args.env), data), data, cfg.batch_size)
+    print(f"{REPLY}ready", flush=True)
+    for line in sys.stdin:
+        command, n = line.split() if line.startswith("profile") else ("time", line)
+        seconds = matmul_seconds(step, int(n)) if command == "profile" else timed(step, int(n))
+        print(f"{REPLY}{seconds!r}", flush=True)
+
+
+class SpeedWorker:
+    """A ``speed_worker`` process of one side and algorithm, asked one question at a time."""
+
+    def __init__(self, args: argparse.Namespace, algo: str, side: str) -> None:
+        command = [sys.executable, __file__, "_speed", f"--dataset={args.dataset}", f"--env={args.env}"]
+        self.process = subprocess.Popen(
+            [*command, f"--algo={algo}", f"--side={side}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.answer()  # ready
+
+    def answer(self) -> str:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith(REPLY):
+                return line.removeprefix(REPLY).strip()
+        raise SystemExit(f"a speed worker stopped (exit {self.process.wait()}); its error is above")
+
+    def ask(self, question: str) -> float:
+        assert self.process.stdin is not None
+        self.process.stdin.write(question + "\n")
+        self.process.stdin.flush()
+        return float(self.answer())
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def speed(args: argparse.Namespace) -> None:
+    rows = []
+    for algo in args.algos:
+        ours, theirs = SpeedWorker(args, algo, "joyrl"), SpeedWorker(args, algo, "d3rlpy")
+        n = max(5, round(args.seconds_per_round / theirs.ask("5")))  # about the same wall time for each round
+        ours.ask(str(n)), theirs.ask(str(n))  # warm-up
+        rounds = [(ours.ask(str(n)), theirs.ask(str(n))) for _ in range(args.rounds)]
         joy, d3 = (1 / statistics.median(side) for side in zip(*rounds, strict=True))
-        floor = matmul_seconds(ours, n)
+        floor = ours.ask(f"profile {n}")
+        ours.close(), theirs.close()
         rows.append((algo, n, joy, d3, floor))
         print(
             f"{algo}: JoyRL {joy:.1f} updates/s, d3rlpy {d3:.1f} updates/s, ratio {joy / d3:.2f}; JoyRL's matrix products "
@@ -212,7 +258,9 @@ def speed(args: argparse.Namespace) -> None:
         f"# Updates per second, JoyRL against d3rlpy, on {args.dataset}",
         "",
         f"`python benchmarks/d3rlpy_side_by_side.py speed --dataset {args.dataset}` on {date.today()}: one torch thread, "
-        f"{args.rounds} rounds alternating the two (median round), each side sampling its batches from the same data; "
+        f"{args.rounds} rounds alternating the two (median round), each side in its own process as its users run it "
+        "(JoyRL's keeps freed memory mapped, `joyrl.runtime.keep_freed_memory`; d3rlpy's has glibc's defaults) and "
+        "sampling its batches from the same data; "
         "the settings of each JoyRL preset on both sides. The last two columns: the milliseconds of a JoyRL update spent in "
         "matrix products (torch.profiler, a separate pass), which no framework saves without doing less arithmetic, and "
         "so the most JoyRL / d3rlpy could reach were everything else in its update free.",
@@ -351,7 +399,7 @@ def returns(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in ("speed", "returns", "_train"):
+    for command in ("speed", "returns", "_train", "_speed"):
         sub = commands.add_parser(command)
         sub.add_argument("--dataset", default="Pendulum-v1_medium", help="a folder under tasks/datasets/")
         sub.add_argument("--env", default="Pendulum-v1", help="the env id of the dataset and of the presets")
@@ -359,6 +407,10 @@ def main() -> None:
             sub.add_argument("--algo", required=True)
             sub.add_argument("--seed", type=int, required=True)
             sub.add_argument("--out", type=Path, required=True)
+            continue
+        if command == "_speed":
+            sub.add_argument("--algo", required=True)
+            sub.add_argument("--side", choices=("joyrl", "d3rlpy"), required=True)
             continue
         sub.add_argument("--algos", nargs="+", default=ALGOS, choices=ALGOS)
     commands.choices["speed"].add_argument("--rounds", type=int, default=5)
@@ -369,7 +421,7 @@ def main() -> None:
     args = parser.parse_args()
     if not (DATASETS_DIR / args.dataset / "traj").is_dir():
         raise SystemExit(f"no dataset tasks/datasets/{args.dataset}: make it with python benchmarks/make_datasets.py")
-    {"speed": speed, "returns": returns, "_train": train_d3rlpy}[args.command](args)
+    {"speed": speed, "returns": returns, "_train": train_d3rlpy, "_speed": speed_worker}[args.command](args)
 
 
 if __name__ == "__main__":
