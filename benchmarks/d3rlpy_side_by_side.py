@@ -330,8 +330,7 @@ def joyrl_evals(name: str, seed: int) -> list[float] | None:
 
 
 def mean_std(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.1f} ± {spread:.1f}"
+    return f"{statistics.mean(values):.1f} ± {statistics.pstdev(values):.1f}"  # as benchmark.py's tables
 
 
 def returns(args: argparse.Namespace) -> None:
@@ -384,7 +383,7 @@ def returns(args: argparse.Namespace) -> None:
         f"`python benchmarks/d3rlpy_side_by_side.py returns --dataset {args.dataset} --algos <ALGO> --seeds <seeds>`, "
         f"tabulated on {date.today()}: each side's greedy evaluation mean over the preset's "
         "online_eval_episode episodes, after the last update (final) and the best of its evaluations every "
-        "eval_per_updates updates; mean ± standard deviation over the seeds. The same settings on both sides (each "
+        "eval_per_updates updates; mean ± standard deviation (population, as benchmark.py's) over the seeds. The same settings on both sides (each "
         "JoyRL preset's).",
         "",
         "| algorithm | seeds | updates | JoyRL final | d3rlpy final | JoyRL best | d3rlpy best |",
