@@ -172,7 +172,7 @@ def timed(step: Callable[[], Any], n: int) -> float:
     return (time.perf_counter() - start) / n
 
 
-MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
+MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "mkldnn::_linear_pointwise"}  # the last: fused Linear+ReLU
 
 
 def matmul_seconds(step: Callable[[], Any], n: int) -> float:
