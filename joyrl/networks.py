@@ -126,37 +126,36 @@ def check_layer_spec(spec: list[dict[str, Any]], key: str) -> None:
 # single row 2-3x more (a fixed cost of a oneDNN call), so acting keeps torch's own kernels.
 FUSED_LINEAR_RELU = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 FUSED_MIN_OUTPUTS = 2**18
+FUSED_MIN_ROWS = 64  # below this no pass is checked for fusion: acting's single rows go straight to nn.Sequential
 
 
 class Layers(nn.Sequential):
     """``nn.Sequential`` whose Linear + ReLU pairs run fused (see FUSED_LINEAR_RELU) in large no-gradient passes."""
 
     def forward(self, x: Any) -> Any:
-        if not FUSED_LINEAR_RELU or torch.is_grad_enabled():
-            return super().forward(x)
+        if torch.is_grad_enabled() or not (FUSED_LINEAR_RELU and _large_cpu_batch(x)):
+            return super().forward(x)  # acting, small batches, gradients: torch's kernels, no per-layer checks
         modules = list(self)
         i = 0
         while i < len(modules):
-            after = modules[i + 1] if i + 1 < len(modules) else None
-            if _fusable(modules[i], after, x):
-                x = torch.ops.mkldnn._linear_pointwise(x.contiguous(), modules[i].weight, modules[i].bias, "relu", [], "")
+            layer, after = modules[i], modules[i + 1] if i + 1 < len(modules) else None
+            if isinstance(layer, nn.Linear) and type(after) is nn.ReLU and len(x) * layer.out_features >= FUSED_MIN_OUTPUTS:
+                x = torch.ops.mkldnn._linear_pointwise(x.contiguous(), layer.weight, layer.bias, "relu", [], "")
                 i += 2
             else:
-                x = modules[i](x)
+                x = layer(x)
                 i += 1
         return x
 
 
-def _fusable(layer: nn.Module, after: nn.Module | None, x: Any) -> bool:
-    """A Linear followed by a ReLU, on a large float32 CPU batch (rows x outputs >= FUSED_MIN_OUTPUTS)."""
+def _large_cpu_batch(x: Any) -> bool:
+    """A float32 CPU batch of flat inputs of at least FUSED_MIN_ROWS rows."""
     return (
-        isinstance(layer, nn.Linear)
-        and type(after) is nn.ReLU
-        and isinstance(x, torch.Tensor)
+        isinstance(x, torch.Tensor)
         and x.dim() == 2
+        and len(x) >= FUSED_MIN_ROWS
         and x.device.type == "cpu"
         and x.dtype == torch.float32
-        and x.shape[0] * layer.out_features >= FUSED_MIN_OUTPUTS
     )
 
 
