@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from joyrl.validation import at_least, at_least_or_unlimited, between
+from joyrl.validation import at_least, at_least_or_unlimited, between, greater_than
 
 
 class GeneralConfig:
@@ -40,15 +40,29 @@ class GeneralConfig:
     save_fig: bool = True  # write learning-curve PNGs to results/
     show_fig: bool = False  # also open the figures in a window (needs a display)
     torch_threads: Annotated[int, between(0, 512)] = 1  # torch CPU threads; 1 is fastest for small networks, 0 = torch's default
-    mp_backend: str = "single"  # how episodes are run; only 'single' (one process) exists for now
-    n_workers: Annotated[int, at_least(1)] = 1  # parallel workers; only 1 with the single backend
+    mp_backend: Literal["single", "ray"] = "single"  # train mode: one process, or rollout workers on Ray feeding this one
+    n_workers: Annotated[int, at_least(1)] = 1  # ray: rollout workers (Ray actors); must be 1 with single
+    envs_per_worker: Annotated[int, at_least(1)] | None = (
+        None  # ray: envs per worker; None = n_envs / n_workers (PPO, A2C), else 1
+    )
+    worker_steps: Annotated[int, at_least(1)] = 64  # ray, off-policy: env steps a worker sends the learner at a time
+    sync_every: Annotated[int, at_least(1)] = 1  # ray, off-policy: updates between weight broadcasts (on-policy: every round)
+    max_policy_lag: Annotated[int, at_least(0)] | None = (
+        None  # ray, off-policy: drop data played with weights this many updates old
+    )
+    worker_epsilon: Literal["schedule", "apex"] = (
+        "schedule"  # ray, epsilon-greedy agents: the agent's schedule, or Ape-X's fixed eps_i
+    )
+    ray_address: str | None = None  # ray: None = start a local Ray; 'auto' or 'host:port' = join a running cluster
+    worker_cpus: Annotated[float, greater_than(0)] = 1.0  # ray: CPUs reserved for each worker
+    worker_timeout: Annotated[float, greater_than(0)] = 120.0  # ray: seconds with no data from any worker before the run stops
 
     @staticmethod
     def check(cfg) -> None:
-        if cfg.mp_backend != "single":
-            raise ValueError(f"mp_backend {cfg.mp_backend!r} is not available: only 'single' (one process) exists for now")
-        if cfg.n_workers != 1:
-            raise ValueError("n_workers must be 1: mp_backend 'single' runs one process (no other backend yet)")
+        if cfg.mp_backend == "single" and cfg.n_workers != 1:
+            raise ValueError(
+                f"n_workers is {cfg.n_workers}: several workers need mp_backend ray (pip install -r requirements-ray.txt)"
+            )
         if cfg.max_episode == -1 and cfg.max_env_steps == -1:
             raise ValueError("max_episode and max_env_steps are both -1, so the run would never end; set one")
         if cfg.mode in ("test", "render", "collect") and not cfg.load_path:

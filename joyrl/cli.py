@@ -128,7 +128,7 @@ def _list(args: argparse.Namespace) -> int:
     sections = [
         _table(
             "Algorithms (algos/; --algo NAME)",
-            ("name", "observation spaces", "action spaces", "action masks"),
+            ("name", "observation spaces", "action spaces", "action masks", "ray workers"),
             algorithm_spaces(),
         ),
         _table("Presets (config/presets/; --yaml FILE)", ("file", "algorithm", "env id"), preset_runs()),
@@ -139,18 +139,21 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def algorithm_spaces() -> list[tuple[str, ...]]:
-    """(name, observation spaces, action spaces, action masks) of each algorithm: its Agent's declared
-    ``supported_*_spaces`` ('any' when a plain class declares none) and ``masks_actions``."""
+    """(name, observation spaces, action spaces, action masks, ray workers) of each algorithm: its Agent's declared
+    ``supported_*_spaces`` ('any' when a plain class declares none), ``masks_actions`` and ``ray_workers``."""
     rows: list[tuple[str, ...]] = []
     for name in available(paths.ALGOS_DIR, "agent.py"):
         try:
             agent = importlib.import_module(f"algos.{name}.agent").Agent
         except Exception as error:  # noqa: BLE001  (a broken folder is listed, not fatal)
-            rows.append((name, "?", f"cannot import: {type(error).__name__}: {error}"[:80], "?"))
+            rows.append((name, "?", f"cannot import: {type(error).__name__}: {error}"[:80], "?", "?"))
             continue
         spaces = [getattr(agent, f"supported_{role}_spaces", None) for role in ("observation", "action")]
         masks = "honoured" if getattr(agent, "masks_actions", False) else "-"
-        rows.append((name, *(", ".join(kinds) if kinds else "any" for kinds in spaces), masks))
+        ray_workers = getattr(agent, "ray_workers", None)
+        if getattr(agent, "needs_dataset", False) or getattr(agent, "learns_from_demonstrations", False):
+            ray_workers = None  # refused on Ray whatever the class it builds on declares (joyrl.distributed.ray_kind)
+        rows.append((name, *(", ".join(kinds) if kinds else "any" for kinds in spaces), masks, ray_workers or "-"))
     return rows
 
 

@@ -49,6 +49,10 @@ class Config(types.SimpleNamespace):
         self._section_keys = {name: list(values) for name, values in sections.items()}
         self._sources = sources or {}
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Copied and pickled (to Ray workers) with every attribute, those set after the merge included."""
+        return _restore_config, (dict(vars(self)),)
+
     def where(self, key: str) -> str:
         """``file: section.key`` (or ``defaults: ...``) naming where a value was set."""
         section = next((name for name, keys in self._section_keys.items() if key in keys), "?")
@@ -57,6 +61,12 @@ class Config(types.SimpleNamespace):
     def sections(self) -> dict[str, dict[str, Any]]:
         """The three sections with their current values, as written to config.yaml."""
         return {name: {key: copy.deepcopy(getattr(self, key)) for key in keys} for name, keys in self._section_keys.items()}
+
+
+def _restore_config(attributes: dict[str, Any]) -> Config:
+    config = Config.__new__(Config)
+    vars(config).update(attributes)
+    return config
 
 
 # ---------------------------------------------------------------- config classes

@@ -20,15 +20,21 @@ them as attributes and never probes with ``getattr``/``hasattr``:
 - ``learns_offline``: ``update()`` can learn from a memory filled from a dataset
   (``general_cfg.dataset``, joyrl/datasets.py) with no env steps; ``fit_dataset(dataset)``: told
   the dataset first, for statistics taken from the data (observation normalisation);
+- ``ray_workers``: how the agent's data travels from Ray workers with ``mp_backend: ray``
+  (joyrl/distributed.py): ``transitions`` (streamed into the replay memory), ``episodes`` (the
+  same, whole episodes at a time), ``rollouts`` (synchronous on-policy rounds), None (refused);
+- a trainer's ``close()``: told when the run ends (the Ray trainer stops its workers);
 - a trainer's ``state_dict()`` / ``load_state_dict(state, env)``: the unfinished episode, for an
   exact resume (the default keeps nothing, so a resumed run starts a new episode).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol, TypedDict
+from typing import Any, ClassVar, Literal, Protocol, TypedDict
 
 import gymnasium as gym
+
+RayWorkers = Literal["transitions", "episodes", "rollouts"] | None  # how data travels from Ray workers, or None
 
 
 class Checkpointable(Protocol):
@@ -45,6 +51,7 @@ class AgentProtocol(Checkpointable, Protocol):
     needs_dataset: ClassVar[bool]
     learns_from_demonstrations: ClassVar[bool]
     weights: ClassVar[tuple[str, ...]]
+    ray_workers: ClassVar[RayWorkers]
     memory: Checkpointable | None
 
     def sample_action(self, state: Any) -> Any: ...
@@ -80,6 +87,8 @@ class TrainerProtocol(Protocol):
 
     def load_state_dict(self, state: dict[str, Any], env: gym.Env) -> bool: ...
 
+    def close(self) -> None: ...
+
 
 class BaseAgent:
     """The optional parts of an agent, with their defaults (see the module docstring)."""
@@ -91,6 +100,7 @@ class BaseAgent:
     needs_dataset: ClassVar[bool] = False
     learns_from_demonstrations: ClassVar[bool] = False
     weights: ClassVar[tuple[str, ...]] = ()
+    ray_workers: ClassVar[RayWorkers] = None
     memory: Checkpointable | None = None
 
     def end_episode(self) -> None:
@@ -116,3 +126,6 @@ class BaseTrainer:
     def load_state_dict(self, state: dict[str, Any], env: gym.Env) -> bool:
         """Nothing to continue; True: nothing was lost."""
         return True
+
+    def close(self) -> None:
+        """Nothing to stop when the run ends."""

@@ -21,6 +21,7 @@ from joyrl.envs import EnvFailure
 from joyrl.errors import JoyRLError
 
 RESULT_KEYS = ("ep_reward", "ep_step")
+WORKER_KEY = "worker"  # which Ray worker played the episode (mp_backend ray); not an update statistic
 
 
 class EnvFailuresExhausted(JoyRLError):
@@ -56,7 +57,7 @@ class Budget:
 class EpisodeEvent:
     """One finished episode, as the listeners see it."""
 
-    result: dict[str, Any]  # ep_reward and ep_step
+    result: dict[str, Any]  # ep_reward and ep_step (and worker, on Ray)
     stats: dict[str, float]  # the means of the update statistics over the episode (may be empty)
     counters: Counters  # already counting this episode
     steps_taken: int  # env steps it added to the counters
@@ -145,8 +146,9 @@ class EpisodeLoop:
                 break
             self.failures.succeeded()
             steps_taken = self.counters.count(result)
-            stats = {key: value for key, value in result.items() if key not in RESULT_KEYS}
-            event = EpisodeEvent({key: result[key] for key in RESULT_KEYS}, stats, self.counters, steps_taken)
+            kept = [key for key in (*RESULT_KEYS, WORKER_KEY) if key in result]
+            stats = {key: value for key, value in result.items() if key not in kept}
+            event = EpisodeEvent({key: result[key] for key in kept}, stats, self.counters, steps_taken)
             for listener in self.listeners:
                 listener.on_episode(event)
         for listener in self.listeners:

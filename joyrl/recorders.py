@@ -10,7 +10,7 @@ from typing import Any
 import gymnasium as gym
 
 from joyrl.counters import Counters
-from joyrl.episodes import EpisodeEvent, Listener
+from joyrl.episodes import WORKER_KEY, EpisodeEvent, Listener
 from joyrl.logs import CSVRecorder, progress_bar
 from joyrl.media import FrameRecorder, save_gif
 from joyrl.plots import plot_episodes, plot_training, plot_update_stats
@@ -18,6 +18,7 @@ from joyrl.tabular_figures import save_policy_figure
 from joyrl.trajectories import TrajectoryWriter
 
 RES_COLUMNS = ["episode", "env_steps", "reward", "length", "seconds"]
+RAY_RES_COLUMNS = [*RES_COLUMNS, WORKER_KEY]  # mp_backend ray: which worker played the episode
 
 
 class EpisodeCSV(Listener):
@@ -29,7 +30,8 @@ class EpisodeCSV(Listener):
     def on_episode(self, event: EpisodeEvent) -> None:
         counters = event.counters
         row = {"episode": counters.episode, "env_steps": counters.env_steps, "seconds": counters.seconds}
-        self.csv.write({**row, "reward": event.result["ep_reward"], "length": event.result["ep_step"]})
+        worker = {WORKER_KEY: event.result[WORKER_KEY]} if WORKER_KEY in event.result else {}
+        self.csv.write({**row, "reward": event.result["ep_reward"], "length": event.result["ep_step"], **worker})
 
 
 class StatsCSV(Listener):

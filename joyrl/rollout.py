@@ -119,6 +119,37 @@ class RolloutStorage:
         """Start a new rollout (after an update, or after an env failure dropped this one)."""
         self.step = 0
 
+    def export(self) -> dict[str, Any]:
+        """A copy of what was collected (not the advantages), as NumPy arrays, for a learner elsewhere (joyrl/workers.py)."""
+        observations = self.observations
+        return {
+            "observations": {name: part.cpu().numpy().copy() for name, part in observations.items()}
+            if isinstance(observations, dict)
+            else observations.cpu().numpy().copy(),
+            "actions": self.actions.cpu().numpy().copy(),
+            "log_probs": self.log_probs.cpu().numpy().copy(),
+            "values": self.values.cpu().numpy().copy(),
+            "rewards": self.rewards.copy(),
+            "terminated": self.terminated.copy(),
+            "dones": self.dones.copy(),
+            "valid": self.valid.copy(),
+        }
+
+    def load(self, parts: list[dict[str, Any]]) -> None:
+        """Fill the storage with ``export()``s of rollouts of the same ``n_steps``, side by side along the env axis."""
+        joined = {key: np.concatenate([part[key] for part in parts], axis=1) for key in parts[0] if key != "observations"}
+        observations = [part["observations"] for part in parts]
+        if isinstance(self.observations, dict):
+            for name, tensor in self.observations.items():
+                tensor.copy_(torch.from_numpy(np.concatenate([part[name] for part in observations], axis=1)))
+        else:
+            self.observations.copy_(torch.from_numpy(np.concatenate(observations, axis=1)))
+        for key in ("actions", "log_probs", "values"):
+            getattr(self, key).copy_(torch.from_numpy(joined[key]))
+        for key in ("rewards", "terminated", "dones", "valid"):
+            getattr(self, key)[:] = joined[key]
+        self.step = self.n_steps
+
     def compute_gae(self, last_values: torch.Tensor, gamma: float, gae_lambda: float) -> None:
         """Fill ``advantages`` and ``returns`` (see the module docstring); ``last_values`` (n_envs,) = V(s_T).
 

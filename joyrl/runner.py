@@ -20,6 +20,7 @@ from joyrl.checkpoints import load_checkpoint, resolve_load_path
 from joyrl.config import Config, to_yaml
 from joyrl.counters import Counters
 from joyrl.datasets import fill_memory, offline_dataset
+from joyrl.distributed import RayTrainer, check_worker_epsilon, connect, import_ray, ray_kind, resolve_workers
 from joyrl.envs import check_spaces, default_cap, env_display_name, env_info, make_env
 from joyrl.episodes import Budget
 from joyrl.errors import ConfigError, JoyRLError
@@ -59,6 +60,10 @@ class Run:
             setattr(cfg, key, value)
         agent_class = importlib.import_module(f"algos.{cfg.algo_name}.agent").Agent
         check_spaces(agent_class, self.env, cfg.algo_name, cfg.id)
+        if cfg.mp_backend == "ray" and cfg.mode == "train":  # before the agent: a PPO learner's rollout spans every worker's envs
+            import_ray()
+            self.ray_kind = ray_kind(agent_class, cfg)
+            resolve_workers(cfg, self.ray_kind)
         self.dataset = offline_dataset(cfg, self.env, agent_class, self.tasks_dir()) if cfg.mode == "train" else None
         self.agent = agent_class(cfg)
         self.trainer = importlib.import_module(f"algos.{cfg.algo_name}.trainer").Trainer()
@@ -68,6 +73,9 @@ class Run:
             self.agent.fit_dataset(self.dataset)
         if cfg.mode != "train" or cfg.load_checkpoint or cfg.finetune:
             self._load()  # after the dataset: a loaded run keeps the data statistics its weights were trained with
+        if cfg.mp_backend == "ray" and cfg.mode == "train":  # last: the checks above come before Ray starts
+            check_worker_epsilon(cfg, self.agent)
+            self.trainer = RayTrainer(cfg, self.trainer, self.ray_kind, connect(cfg))
 
     def _load(self) -> None:
         """Read the checkpoint to test, continue or fine-tune, and put its state into the agent."""
@@ -136,6 +144,7 @@ class Run:
                     return Training(self).run_all()
                 return OfflineTraining(self, float(self.dataset.episode_returns().mean())).run_all()
         finally:
+            self.trainer.close()
             self.env.close()
             close_logger()
 

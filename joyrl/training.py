@@ -21,7 +21,7 @@ from joyrl.errors import JoyRLError
 from joyrl.evaluation import EVAL_COLUMNS, OnlineEvaluation, evaluate
 from joyrl.interrupts import Interrupted, StopRequests, signal_handlers
 from joyrl.logs import CSVRecorder
-from joyrl.recorders import RES_COLUMNS, ConsoleLog, EpisodeCSV, Progress, StatsCSV, plot_run
+from joyrl.recorders import RAY_RES_COLUMNS, RES_COLUMNS, ConsoleLog, EpisodeCSV, Progress, StatsCSV, plot_run
 from joyrl.resume import continue_run, copy_earlier_results
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class Training:
         seed = None if run.seed is None else run.seed + EVAL_SEED_OFFSET
         self.eval_env = make_env(cfg, seed) if cfg.online_eval else None
         results = run.folder / "results"
-        self.res_csv = CSVRecorder(results / "res.csv", RES_COLUMNS)
+        self.res_csv = CSVRecorder(results / "res.csv", RAY_RES_COLUMNS if cfg.mp_backend == "ray" else RES_COLUMNS)
         self.eval_csv = CSVRecorder(results / "eval.csv", EVAL_COLUMNS)
         self.stats_csv = CSVRecorder(results / "train_stats.csv")
         self.checkpoints = RunCheckpoints(run.folder, cfg, run.agent, run.trainer, run.counters, run.env, self.eval_env)

@@ -65,3 +65,20 @@ class SignalAtStep(gym.Wrapper):
         if self.steps == self.signal_step:
             os.kill(os.getpid(), self.signum)
         return self.env.step(action)
+
+
+class ExitOnceAtStep(gym.Wrapper):
+    """Ends its process (as a crash would) at its ``step``-th env step, once per ``marker`` file, in any process but ``spare_pid``."""
+
+    def __init__(self, env: gym.Env, step: int, marker: str, spare_pid: int) -> None:
+        super().__init__(env)
+        self.exit_step, self.marker, self.spare_pid = step, marker, spare_pid
+        self.steps = 0
+
+    def step(self, action):
+        self.steps += 1
+        if self.steps == self.exit_step and os.getpid() != self.spare_pid and not os.path.exists(self.marker):
+            with open(self.marker, "w"):
+                pass
+            os._exit(1)
+        return self.env.step(action)

@@ -41,6 +41,26 @@ TINY_DQN = [
     SMALL_NET,
 ]
 
+# PPO on CartPole-v1 in about a second: 2 envs x 32 steps, one epoch, 16-unit networks, no evaluation.
+TINY_PPO = [
+    "--algo",
+    "PPO",
+    "--env",
+    "CartPole-v1",
+    "--seed",
+    "1",
+    "general_cfg.max_env_steps=1500",
+    "general_cfg.online_eval=false",
+    "general_cfg.save_fig=false",
+    "algo_cfg.n_envs=2",
+    "algo_cfg.n_steps=32",
+    "algo_cfg.batch_size=32",
+    "algo_cfg.n_epochs=1",
+    "algo_cfg.lr_end=0.0",
+    "algo_cfg.actor_layers=[{layer_type: linear, layer_size: [16]}]",
+    "algo_cfg.critic_layers=[{layer_type: linear, layer_size: [16]}]",
+]
+
 NO_WRAPPERS = "env_cfg.wrappers=[]"  # resuming a run stopped by a test wrapper: its config.yaml brings the wrapper
 
 RES_COLUMNS = ["episode", "env_steps", "reward", "length", "seconds"]

@@ -26,8 +26,10 @@ def row(out: str, first: str) -> list[str]:
 def test_list_shows_algorithms_presets_and_custom_envs(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out, _ = listing(capsys)
-    assert row(out, "DQN") == ["DQN", "Box, Dict", "Discrete", "honoured"]
-    assert row(out, "QLearning") == ["QLearning", "Discrete", "Discrete", "-"]
+    assert row(out, "DQN") == ["DQN", "Box, Dict", "Discrete", "honoured", "transitions"]
+    assert row(out, "PPO")[-1] == "rollouts" and row(out, "RainbowDQN")[-1] == "episodes"
+    assert row(out, "DRQN")[-1] == row(out, "TD3_BC")[-1] == row(out, "GAIL")[-1] == "-"
+    assert row(out, "QLearning") == ["QLearning", "Discrete", "Discrete", "-", "-"]
     assert row(out, "CartPole-v1_DQN.yaml") == ["CartPole-v1_DQN.yaml", "DQN", "CartPole-v1"]
     assert row(out, "CliffWalking-v1_QLearning.yaml") == ["CliffWalking-v1_QLearning.yaml", "QLearning", "CliffWalking-v1"]
     assert row(out, "GorgeWalk-v0")[:2] == ["GorgeWalk-v0", "400"]
@@ -51,7 +53,7 @@ def test_an_agent_without_supported_spaces_reads_any(capsys, copy_algo):
 
     name = copy_algo(edit=plain_agent)
     out, _ = listing(capsys)
-    assert row(out, name) == [name, "any", "any", "-"]
+    assert row(out, name) == [name, "any", "any", "-", "-"]
 
 
 def test_list_with_other_arguments_is_one_error_line(capsys):

@@ -10,26 +10,8 @@ from algos.DDPG.agent import Agent as DDPGAgent
 from joyrl.counters import Counters
 from joyrl.errors import ContractError
 from joyrl.trajectories import load_trajectories
-from tests.helpers import NO_WRAPPERS, SMALL_NET, TINY_DQN, read_csv
+from tests.helpers import NO_WRAPPERS, SMALL_NET, TINY_DQN, TINY_PPO, read_csv
 
-TINY_PPO = [
-    "--algo",
-    "PPO",
-    "--env",
-    "CartPole-v1",
-    "--seed",
-    "1",
-    "general_cfg.max_env_steps=1500",
-    "general_cfg.online_eval=false",
-    "general_cfg.save_fig=false",
-    "algo_cfg.n_envs=2",
-    "algo_cfg.n_steps=32",
-    "algo_cfg.batch_size=32",
-    "algo_cfg.n_epochs=1",
-    "algo_cfg.lr_end=0.0",
-    "algo_cfg.actor_layers=[{layer_type: linear, layer_size: [16]}]",
-    "algo_cfg.critic_layers=[{layer_type: linear, layer_size: [16]}]",
-]
 SIGINT_AT_STEP_300 = "env_cfg.wrappers=[{name: 'tests.faulty_env:SignalAtStep', kwargs: {step: 300}}]"
 
 

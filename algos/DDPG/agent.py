@@ -38,6 +38,7 @@ class Agent(ScaledActions):
     supported_observation_spaces = ("Box",)
     supported_action_spaces = ("Box",)
     learns_offline = True  # update() learns as well from a memory filled from a dataset (offline, general_cfg.dataset)
+    ray_workers = "transitions"  # mp_backend ray: workers stream transitions into D (joyrl/distributed.py)
     n_critics = 1  # Q(s, a); TD3 and SAC learn twins
     # the attributes whose state_dict() a checkpoint keeps
     checkpointed: ClassVar[tuple[str, ...]] = (

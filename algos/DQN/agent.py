@@ -18,7 +18,7 @@ Acting is the framework's (joyrl/acting.py, ``ScoredActions``): the agent gives 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ from torch import nn
 
 from joyrl.acting import ScoredActions
 from joyrl.buffers import ReplayBuffer, TransitionBatch
+from joyrl.contracts import RayWorkers
 from joyrl.networks import ObservationTensor, Shape, build_mlp, dict_format, legal_only
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
@@ -35,6 +36,7 @@ class Agent(ScoredActions):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete",)
     learns_offline = True  # offline DQN: update() learns as well from a memory filled from a dataset
+    ray_workers: ClassVar[RayWorkers] = "transitions"  # mp_backend ray: workers stream transitions into D (joyrl/distributed.py)
     memory: ReplayBuffer  # D
 
     def __init__(self, cfg) -> None:

@@ -72,6 +72,7 @@ class Agent(BaseAgent):
     supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box", "Dict")
     supported_action_spaces = ("Discrete", "Box")
     masks_actions = True  # the categorical policy gives illegal actions probability 0 (joyrl.policies.categorical)
+    ray_workers = "rollouts"  # mp_backend ray: synchronous rounds, each worker fills its envs' part of the rollout
     obs_shape: Shape | dict[str, Shape]  # of one observation, or of each kept part of a Dict one
     obs_dtype: Any  # its NumPy dtype, or one per part
 

@@ -30,6 +30,7 @@ from joyrl.schedules import DecaySchedule
 
 class Agent(DQNAgent):
     memory: PrioritizedReplayBuffer  # D, prioritised, of n-step transitions
+    ray_workers = "episodes"  # mp_backend ray: whole episodes, so each n-step return stays within one worker's episode
 
     def __init__(self, cfg) -> None:
         super().__init__(cfg)

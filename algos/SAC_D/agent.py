@@ -35,6 +35,7 @@ class Agent(ScoredActions):
     supported_observation_spaces = ("Box", "Dict")
     supported_action_spaces = ("Discrete",)
     learns_offline = True  # update() learns as well from a memory filled from a dataset (offline, general_cfg.dataset)
+    ray_workers = "transitions"  # mp_backend ray: workers stream transitions into D (joyrl/distributed.py)
     memory: ReplayBuffer  # D
 
     def __init__(self, cfg) -> None:

@@ -1,0 +1,384 @@
+"""Many actors, one learner, on Ray: ``general_cfg.mp_backend: ray`` with ``n_workers`` rollout workers.
+
+The learner is this process: it owns the agent that learns, the run folder, checkpoints,
+evaluation and logs, exactly as a single-process run. ``RayTrainer`` takes the place of the
+algorithm's trainer in train mode; each ``train_one_episode`` call returns one finished
+episode of some worker, so the episode loop, its listeners and the counters are unchanged.
+The workers (joyrl/workers.py) are Ray actors that play with acting copies of the agent.
+
+An agent declares how its data travels (``ray_workers``, joyrl/contracts.py):
+
+- ``transitions`` / ``episodes`` (off-policy: the DQN family, DDPG, TD3, SAC, SAC_D, SoftQ):
+  each worker always has one ``collect`` call in flight and sends ``worker_steps`` transitions
+  at a time (``episodes``: whole episodes, for n-step returns). The learner feeds every chunk
+  into its replay memory as it arrives, one ``store_transition`` then one ``update()`` per
+  transition, with the agent's step counter advanced over all workers' env steps: so
+  ``train_freq``, ``gradient_steps`` and ``learning_starts`` keep the ratio of updates to data
+  they have in a single process. A worker gets the newest weights with its next ``collect``,
+  put into Ray's object store at most once per ``sync_every`` updates.
+- ``rollouts`` (PPO, A2C): synchronous rounds. Every worker plays ``n_steps`` steps of its
+  ``envs_per_worker`` envs with the same weights; the learner lays the parts side by side in its
+  rollout storage (``n_workers x envs_per_worker = n_envs`` envs), bootstraps each truncation
+  from its own worker's values (joyrl/rollout.py), learns, and sends the new weights.
+
+Weight versions count the learner's updates (one per ``update()`` that learned, as the run's
+counters do); a chunk's policy lag is the learner's version minus the version it was played
+with. ``max_policy_lag`` drops (and counts) chunks older than that. res.csv gets a ``worker``
+column, train_stats.csv a ``policy_lag`` one, and the log a line per ``log_per_episode``
+episodes with each worker's env steps/s and the learner's share of time spent waiting for data.
+
+Faults: an env that raises on a worker drops that worker's unfinished episode (what it stored
+already stays, as in a single process) and is logged; a worker whose process dies is restarted
+by Ray, sent the weights again and logged; nothing the learner holds is lost. The run stops, with
+everything saved, when no worker sends anything for ``worker_timeout`` seconds, or when a worker
+dies more than ``max_env_failures`` times in a row.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import socket
+import time
+from collections import deque
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from joyrl.acting import ScoredActions
+from joyrl.contracts import BaseAgent, BaseTrainer
+from joyrl.counters import add_update_stats
+from joyrl.errors import ConfigError, JoyRLError
+from joyrl.logs import LOGGER_NAME
+from joyrl.workers import RolloutChunk, RolloutWorker, TransitionChunk
+
+RAY_INSTALL = "pip install -r requirements-ray.txt"
+LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # a local Ray's shared memory for chunks and weights
+CONNECT_TIMEOUT_S = 10.0
+
+
+class WorkersLost(JoyRLError):
+    """No worker sent data within ``worker_timeout`` seconds."""
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or one line saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(f"general_cfg.mp_backend is 'ray' but Ray is not installed: {RAY_INSTALL}") from None
+    return ray
+
+
+def ray_kind(agent_class: type[BaseAgent], cfg: Any) -> str:
+    """How ``agent_class``'s data travels from the workers (its ``ray_workers``); ConfigError when it cannot run on Ray."""
+    name = cfg.algo_name
+    if agent_class.learns_from_demonstrations:
+        raise ConfigError(
+            f"{name} does not run on Ray workers yet (its discriminator learns beside PPO): set general_cfg.mp_backend=single"
+        )
+    if agent_class.needs_dataset or cfg.dataset is not None:
+        raise ConfigError(
+            f"{name} learns from a dataset, with no env steps to spread over workers: set general_cfg.mp_backend=single"
+        )
+    kind = agent_class.ray_workers
+    if kind is None:
+        raise ConfigError(
+            f"{name} does not run on Ray workers (tabular agents, planners, REINFORCE and DRQN learn in one process): "
+            "set general_cfg.mp_backend=single; Ray runs the DQN family but DRQN, DDPG, TD3, SAC, SAC_D, SoftQ, PPO and A2C"
+        )
+    return str(kind)
+
+
+def resolve_workers(cfg: Any, kind: str) -> None:
+    """Check the Ray keys against the algorithm and fill ``envs_per_worker`` (None: n_envs / n_workers on-policy, else 1)."""
+    if cfg.collect_traj:
+        raise ConfigError(
+            "collect_traj writes the learner's env's episodes, and with mp_backend ray no env runs there: set it to false"
+        )
+    if kind != "rollouts":
+        cfg.envs_per_worker = cfg.envs_per_worker or 1
+        return
+    for key in ("normalize_obs", "normalize_reward"):
+        if getattr(cfg, key):
+            raise ConfigError(f"{key} keeps running statistics in one process; with mp_backend ray set it to false")
+    if cfg.envs_per_worker is None:
+        if cfg.n_envs % cfg.n_workers:
+            raise ConfigError(
+                f"n_envs ({cfg.n_envs}) is split over n_workers ({cfg.n_workers}) and must be a multiple of it; or set envs_per_worker"
+            )
+        cfg.envs_per_worker = cfg.n_envs // cfg.n_workers
+    elif cfg.envs_per_worker * cfg.n_workers != cfg.n_envs:
+        raise ConfigError(
+            f"a rollout holds n_envs ({cfg.n_envs}) envs, but n_workers x envs_per_worker is "
+            f"{cfg.n_workers} x {cfg.envs_per_worker}: make them equal (or leave envs_per_worker null)"
+        )
+
+
+def check_worker_epsilon(cfg: Any, agent: Any) -> None:
+    """``worker_epsilon: apex`` needs an agent that explores epsilon-greedily along an ``epsilon`` schedule."""
+    if cfg.worker_epsilon == "apex" and not (isinstance(agent, ScoredActions) and agent.exploration_epsilon() is not None):
+        raise ConfigError(
+            f"worker_epsilon apex sets each worker's epsilon, but {cfg.algo_name} does not explore epsilon-greedily: set it to schedule"
+        )
+
+
+def connect(cfg: Any) -> bool:
+    """Start a local Ray (``ray_address`` None) or join a cluster; True when this run started Ray (and stops it)."""
+    ray = import_ray()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if ray.is_initialized():  # a caller that runs several trainings in one Ray (the tests)
+        started = False
+    elif cfg.ray_address is None:
+        ray.init(
+            num_cpus=os.cpu_count(),
+            include_dashboard=False,
+            object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+            logging_level=logging.ERROR,
+        )
+        started = True
+    else:
+        join_cluster(ray, cfg.ray_address)
+        started = True
+    need, have = cfg.n_workers * cfg.worker_cpus, ray.cluster_resources().get("CPU", 0.0)
+    if need > have:
+        if started:
+            ray.shutdown()
+        raise ConfigError(
+            f"n_workers x worker_cpus = {need:g} CPUs, but the Ray cluster has {have:g}: lower n_workers or worker_cpus"
+        )
+    return started
+
+
+def join_cluster(ray: Any, address: str) -> None:
+    """``ray.init(address)``, with an unreachable ``host:port`` reported in at most CONNECT_TIMEOUT_S seconds."""
+    fix = "start one with `ray start --head`, or set general_cfg.ray_address to null for a local Ray"
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if address != "auto" and host and port.isdigit():
+        try:
+            socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        except OSError as error:
+            raise ConfigError(f"cannot reach the Ray cluster at {address}: {error.strerror or error}; {fix}") from None
+    try:
+        ray.init(address=address, logging_level=logging.ERROR)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise ConfigError(f"cannot join the Ray cluster at {address}: {str(error).splitlines()[0]}; {fix}") from None
+
+
+def join_observations(parts: list[Any]) -> Any:
+    """Batches of observations (arrays, or dicts of arrays) side by side along the first axis."""
+    if isinstance(parts[0], dict):
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    return np.concatenate(parts)
+
+
+class RayTrainer(BaseTrainer):
+    """The learner's side: workers' data into the agent, updates, weights out; one finished episode per call."""
+
+    def __init__(self, cfg: Any, trainer: Any, kind: str, started_ray: bool) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.trainer = trainer  # the algorithm's own: it plays the evaluation episodes
+        self.kind = kind
+        self.started_ray = started_ray
+        self.ray = import_ray()
+        self.logger = logging.getLogger(LOGGER_NAME)
+        self.workers: list[Any] = []
+        self.pending: dict[Any, int] = {}  # collect calls in flight -> worker
+        self.sent_version: list[int] = []  # the weights' version each worker has (-1: none, or restarted)
+        self.weights: Any = None  # the newest weights put into the object store
+        self.weights_version = -1
+        self.version = 0  # updates the learner has made: the weights' version
+        self.finished: deque[dict[str, Any]] = deque()
+        self.steps_since_result = 0  # env steps counted into no result yet
+        self.updates_since_result = 0
+        self.update_sums: dict[str, float] = {}
+        self.worker_steps: list[int] = []
+        self.worker_seconds: list[float] = []
+        self.deaths: list[int] = []
+        self.waited = 0.0  # seconds the learner spent waiting for workers
+        self.started = 0.0
+        self.dropped = 0  # chunks older than max_policy_lag
+        self.lag = 0.0  # policy lag of the last data fed
+        self.reported = 0  # episodes returned, for the periodic worker line
+
+    def train_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, Any] | None:
+        """Learn from the workers until one of their episodes ends; None when a stop request came first."""
+        if not self.workers:
+            self.start_workers(agent)
+        while not self.finished:
+            if self.stop_requested:
+                return None
+            if self.kind == "rollouts":
+                self.learn_round(agent)
+            else:
+                self.learn_chunk(agent)
+        self.reported += 1
+        if self.reported % self.cfg.log_per_episode == 0:
+            self.log_workers()
+        return self.finished.popleft()
+
+    def test_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, Any]:
+        return self.trainer.test_one_episode(env, agent, cfg)
+
+    def start_workers(self, agent: Any) -> None:
+        """``n_workers`` actors, each with ``envs_per_worker`` envs and the learner's current weights."""
+        cfg, ray = self.cfg, self.ray
+        worker_cfg = copy.deepcopy(cfg)
+        worker_cfg.n_envs = cfg.envs_per_worker
+        actor = ray.remote(RolloutWorker).options(num_cpus=cfg.worker_cpus, max_restarts=-1, max_task_retries=0)
+        started = time.perf_counter()
+        self.workers = [actor.remote(worker_cfg, i, self.kind, cfg.n_workers) for i in range(cfg.n_workers)]
+        self.sent_version = [-1] * cfg.n_workers
+        self.worker_steps = [0] * cfg.n_workers
+        self.worker_seconds = [0.0] * cfg.n_workers
+        self.deaths = [0] * cfg.n_workers  # deaths in a row, per worker
+        if self.kind != "rollouts":
+            for i in range(cfg.n_workers):
+                self.submit(i, agent)
+        ray.get([worker.__ray_ready__.remote() for worker in self.workers])
+        self.logger.info(
+            f"ray: {cfg.n_workers} workers x {cfg.envs_per_worker} envs ({self.kind}) ready in "
+            f"{time.perf_counter() - started:.1f} s on {ray.cluster_resources().get('CPU', 0):g} CPUs"
+        )
+        self.started = time.perf_counter()
+
+    def current_weights(self, agent: Any, every: int) -> Any:
+        """The newest weights in the object store, put again once ``every`` updates have been made since."""
+        if self.weights is None or self.version - self.weights_version >= every:
+            state = agent.state_dict()
+            self.weights = self.ray.put({name: state[name] for name in agent.weights if name in state})
+            self.weights_version = self.version
+        return self.weights
+
+    def submit(self, i: int, agent: Any, every: int | None = None) -> None:
+        """Ask worker ``i`` for its next chunk, with the newest weights when it has older ones."""
+        weights = self.current_weights(agent, self.cfg.sync_every if every is None else every)
+        send = weights if self.sent_version[i] != self.weights_version else None
+        self.sent_version[i] = self.weights_version
+        self.pending[self.workers[i].collect.remote(send, self.weights_version, agent.sample_count)] = i
+
+    def wait_chunk(self, agent: Any) -> TransitionChunk | RolloutChunk | None:
+        """The next chunk any worker finishes; None when its worker died (it is asked again once Ray restarts it)."""
+        started = time.perf_counter()
+        ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=self.cfg.worker_timeout)
+        self.waited += time.perf_counter() - started
+        if not ready:
+            raise WorkersLost(
+                f"no worker sent data for {self.cfg.worker_timeout:g} s (general_cfg.worker_timeout); "
+                "their Ray logs are under the system temp dir, ray/session_latest/logs"
+            )
+        i = self.pending.pop(ready[0])
+        try:
+            chunk = self.ray.get(ready[0])
+        except self.ray.exceptions.RayActorError as error:
+            self.deaths[i] += 1
+            if self.deaths[i] > self.cfg.max_env_failures:
+                raise WorkersLost(
+                    f"worker {i} died {self.deaths[i]} times in a row (max_env_failures); last: {str(error).splitlines()[0]}"
+                ) from None
+            self.logger.warning(
+                f"ray: worker {i} died ({type(error).__name__}); Ray restarts it; its unfinished episode is dropped"
+            )
+            self.sent_version[i] = -1
+            self.submit(i, agent, every=1 if self.kind == "rollouts" else None)
+            return None
+        self.deaths[i] = 0
+        self.worker_steps[i] += chunk.env_steps
+        self.worker_seconds[i] += chunk.seconds
+        for failure in chunk.failures:
+            self.logger.warning(f"ray: worker {i}'s env failed: {failure}; its episode dropped, env rebuilt")
+        return chunk
+
+    def learn_chunk(self, agent: Any) -> None:
+        """Off-policy: one worker's chunk into the replay memory, an update after each transition; the worker asked again."""
+        chunk = self.wait_chunk(agent)
+        if chunk is None:
+            return
+        assert isinstance(chunk, TransitionChunk)
+        self.lag = float(self.version - chunk.version)
+        limit = self.cfg.max_policy_lag
+        stale = limit is not None and self.lag > limit
+        self.dropped += stale
+        ends, episodes = set(chunk.episode_ends), iter(chunk.episodes)
+        next_episode = next(episodes, None)
+        for count, transition in enumerate(chunk.transitions, 1):
+            if not stale:
+                agent.sample_count += 1  # the learner's clock: env steps of all workers
+                agent.store_transition(*transition)
+                learned = add_update_stats(self.update_sums, agent.update())
+                self.updates_since_result += learned
+                self.version += learned
+                if count in ends:
+                    agent.end_episode()
+            self.steps_since_result += 1
+            while next_episode is not None and next_episode[0] == count:
+                self.finish(next_episode[1], chunk.worker)
+                next_episode = next(episodes, None)
+        self.submit(chunk.worker, agent)
+
+    def learn_round(self, agent: Any) -> None:
+        """On-policy: every worker's part of the rollout with the same weights, then one update and new weights."""
+        for i in range(self.cfg.n_workers):
+            self.submit(i, agent, every=1)
+        chunks: dict[int, RolloutChunk] = {}
+        while self.pending:
+            chunk = self.wait_chunk(agent)
+            if chunk is not None:
+                assert isinstance(chunk, RolloutChunk)
+                chunks[chunk.worker] = chunk
+        ordered = [chunks[i] for i in range(self.cfg.n_workers)]
+        agent.rollout.load([chunk.rollout for chunk in ordered])
+        agent.next_states = join_observations([chunk.next_states for chunk in ordered])
+        agent.sample_count += agent.rollout.n_steps * agent.rollout.n_envs
+        learned = add_update_stats(self.update_sums, agent.update())
+        self.updates_since_result += learned
+        self.version += learned
+        self.lag = 0.0
+        self.steps_since_result += sum(chunk.env_steps for chunk in ordered)
+        for chunk in ordered:
+            for result in chunk.episodes:
+                self.finish(result, chunk.worker)
+
+    def finish(self, result: dict[str, Any], worker: int) -> None:
+        """Queue a worker's finished episode with the env steps and updates since the previous one."""
+        n_updates = self.updates_since_result
+        # the update statistics' means, and the lag of the data they learned from (train_stats.csv)
+        means = (
+            {**{key: total / n_updates for key, total in self.update_sums.items()}, "policy_lag": self.lag} if n_updates else {}
+        )
+        self.finished.append(
+            {
+                "ep_reward": result["ep_reward"],
+                "ep_step": result["ep_step"],
+                "worker": worker,
+                "env_steps_taken": self.steps_since_result,
+                "n_updates": n_updates,
+                **means,
+            }
+        )
+        self.steps_since_result = self.updates_since_result = 0
+        self.update_sums = {}
+
+    def log_workers(self) -> None:
+        """Each worker's env steps/s while collecting, the learner's share of time waiting, chunks dropped."""
+        speeds = ", ".join(
+            f"{i}: {steps / max(seconds, 1e-9):,.0f}"
+            for i, (steps, seconds) in enumerate(zip(self.worker_steps, self.worker_seconds, strict=True))
+        )
+        waiting = self.waited / max(time.perf_counter() - self.started, 1e-9)
+        dropped = f" | {self.dropped} chunks dropped (max_policy_lag)" if self.cfg.max_policy_lag is not None else ""
+        self.logger.info(
+            f"ray    | worker env steps/s {speeds} | learner waiting {waiting:.0%} | policy lag {self.lag:g}{dropped}"
+        )
+
+    def close(self) -> None:
+        """Stop the workers, and Ray when this run started it."""
+        for worker in self.workers:
+            self.ray.kill(worker)
+        self.workers = []
+        self.pending = {}
+        if self.started_ray and self.ray.is_initialized():
+            self.ray.shutdown()
