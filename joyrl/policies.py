@@ -85,6 +85,13 @@ class SquashedGaussianActor(nn.Module):
         pre_tanh = normal.rsample()  # reparameterised: gradients flow through the sample
         return torch.tanh(pre_tanh), squashed_log_prob(normal, pre_tanh)
 
+    def log_prob_of(self, observation: Any, actions: torch.Tensor) -> torch.Tensor:
+        """log pi(a|s) of given actions in [-1, 1] (B, act): (B,); the pre-tanh value is atanh(a), a clipped to +-(1 - 1e-6)."""
+        features = self.body(observation)
+        log_std = self.log_std(features).clamp(LOG_STD_MIN, LOG_STD_MAX)
+        normal = Normal(self.mean(features), log_std.exp(), validate_args=False)
+        return squashed_log_prob(normal, torch.atanh(actions.clamp(-1.0 + 1e-6, 1.0 - 1e-6)))
+
 
 class DeterministicActor(nn.Module):
     """mu(s) = tanh(f(s)) in [-1, 1]: DDPG's and TD3's actor."""

@@ -345,3 +345,36 @@ def test_the_penalty_corrects_an_action_the_data_never_took():
 
     assert greedy_actions(0.0) == [(k + 2) % N_TARGETS for k in range(N_TARGETS)]
     assert greedy_actions(1.0) == list(range(N_TARGETS))
+
+
+def test_bc_warmup_actor_loss_is_alpha_log_pi_minus_the_data_log_likelihood_then_sacs():
+    agent = continuous_agent(bc_warmup_updates=2)
+    with torch.no_grad():  # log pi(a_j|s_j) of the data's actions, by hand from the actor's Gaussian
+        features = agent.actor.body(BATCH.states)
+        normal = torch.distributions.Normal(agent.actor.mean(features), agent.actor.log_std(features).clamp(-20, 2).exp())
+        data_log_prob = squashed_log_prob(normal, torch.atanh(BATCH.actions))
+    assert torch.allclose(agent.actor.log_prob_of(BATCH.states, BATCH.actions), data_log_prob, atol=1e-5)
+    alpha = float(agent.log_ent_coef.detach().exp())
+    torch.manual_seed(3)
+    with torch.no_grad():
+        _, log_prob = agent.actor(BATCH.states)
+    expected = float((alpha * log_prob - data_log_prob).mean())
+    torch.manual_seed(3)
+    agent.update_count = 1  # the first gradient step: cloning
+    assert float(agent.update_actor(BATCH)) == pytest.approx(expected, rel=1e-5)
+    agent.update_count = 3  # past the warm-up: SAC's loss, whose Q term the cloning loss lacks
+    torch.manual_seed(3)
+    with torch.no_grad():
+        actions, log_prob = agent.actor(BATCH.states)
+        sac = float((agent.log_ent_coef.exp() * log_prob - agent.critic(BATCH.states, actions).min(dim=0).values).mean())
+    torch.manual_seed(3)
+    assert float(agent.update_actor(BATCH)) == pytest.approx(sac, rel=1e-5)
+
+
+def test_bc_warmup_raises_the_likelihood_of_the_data_actions():
+    agent = continuous_agent(bc_warmup_updates=200, actor_lr=1e-2)
+    before = float(agent.actor.log_prob_of(BATCH.states, BATCH.actions).mean())
+    for count in range(1, 101):
+        agent.update_count = count
+        agent.update_actor(BATCH)
+    assert float(agent.actor.log_prob_of(BATCH.states, BATCH.actions).mean()) > before + 1.0

@@ -35,6 +35,7 @@ class AlgoConfig:
     alpha: Annotated[float, at_least(0)] = 1.0  # weight of the conservative penalty; with cql_lagrange, its starting value
     cql_lagrange: bool = False  # learn alpha by dual gradient ascent, keeping the penalty near target_action_gap
     target_action_gap: float = 10.0  # the penalty's target with cql_lagrange (the paper's tau, d3rlpy's alpha_threshold)
+    bc_warmup_updates: Annotated[int, at_least(0)] = 0  # (Box) first steps whose actor clones the data (policy_eval_start)
     n_action_samples: Annotated[int, at_least(1)] = 10  # (Box) actions per state from each of U(-1, 1), pi(.|s) and pi(.|s')
 
     @staticmethod
