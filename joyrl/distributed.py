@@ -29,9 +29,10 @@ episodes with each worker's env steps/s and the learner's share of time spent wa
 
 Faults: an env that raises on a worker drops that worker's unfinished episode (what it stored
 already stays, as in a single process) and is logged; a worker whose process dies is restarted
-by Ray, sent the weights again and logged; nothing the learner holds is lost. The run stops, with
-everything saved, when no worker sends anything for ``worker_timeout`` seconds, or when a worker
-dies more than ``max_env_failures`` times in a row.
+by Ray (the learner asks it again every second until the new process answers), sent the weights
+again and logged; nothing the learner holds is lost. The run stops, with everything saved, when no
+worker sends anything for ``worker_timeout`` seconds, a restart takes longer than that, or a worker
+dies more than ``max_env_failures`` times in a row without sending data.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from joyrl.workers import RolloutChunk, RolloutWorker, TransitionChunk
 RAY_INSTALL = "pip install -r requirements-ray.txt"
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # a local Ray's shared memory for chunks and weights
 CONNECT_TIMEOUT_S = 10.0
+RETRY_S = 1.0  # how often a restarting worker is asked again
 
 
 class WorkersLost(JoyRLError):
@@ -198,6 +200,9 @@ class RayTrainer(BaseTrainer):
         self.worker_steps: list[int] = []
         self.worker_seconds: list[float] = []
         self.deaths: list[int] = []
+        self.restarting: dict[int, float | None] = {}  # worker -> when last found unavailable (None: asked again)
+        self.restart_started: dict[int, float] = {}
+        self.probes: set[Any] = set()  # the calls in flight that only ask whether a restarting worker is up
         self.waited = 0.0  # seconds the learner spent waiting for workers
         self.started = 0.0
         self.dropped = 0  # chunks older than max_policy_lag
@@ -235,15 +240,18 @@ class RayTrainer(BaseTrainer):
         self.worker_steps = [0] * cfg.n_workers
         self.worker_seconds = [0.0] * cfg.n_workers
         self.deaths = [0] * cfg.n_workers  # deaths in a row, per worker
-        if self.kind != "rollouts":
-            for i in range(cfg.n_workers):
-                self.submit(i, agent)
-        ray.get([worker.__ray_ready__.remote() for worker in self.workers])
+        try:
+            ray.get([worker.__ray_ready__.remote() for worker in self.workers])
+        except ray.exceptions.RayActorError as error:
+            raise WorkersLost(f"the workers could not start: {str(error).splitlines()[0]}") from None
         self.logger.info(
             f"ray: {cfg.n_workers} workers x {cfg.envs_per_worker} envs ({self.kind}) ready in "
             f"{time.perf_counter() - started:.1f} s on {ray.cluster_resources().get('CPU', 0):g} CPUs"
         )
         self.started = time.perf_counter()
+        if self.kind != "rollouts":  # off-policy workers always have a request in flight
+            for i in range(cfg.n_workers):
+                self.submit(i, agent)
 
     def current_weights(self, agent: Any, every: int) -> Any:
         """The newest weights in the object store, put again once ``every`` updates have been made since."""
@@ -261,36 +269,76 @@ class RayTrainer(BaseTrainer):
         self.pending[self.workers[i].collect.remote(send, self.weights_version, agent.sample_count)] = i
 
     def wait_chunk(self, agent: Any) -> TransitionChunk | RolloutChunk | None:
-        """The next chunk any worker finishes; None when its worker died (it is asked again once Ray restarts it)."""
+        """The next chunk any worker finishes; None when a worker turned out dead or restarting (it is asked again)."""
         started = time.perf_counter()
-        ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=self.cfg.worker_timeout)
+        while True:
+            self.retry_restarting(agent)
+            if self.pending:
+                timeout = RETRY_S if self.restarting else self.cfg.worker_timeout
+                ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=timeout)
+                if ready:
+                    break
+            else:  # every worker is restarting
+                time.sleep(RETRY_S)
+            if time.perf_counter() - started >= self.cfg.worker_timeout:
+                raise WorkersLost(
+                    f"no worker sent data for {self.cfg.worker_timeout:g} s (general_cfg.worker_timeout); "
+                    "their Ray logs are under the system temp dir, ray/session_latest/logs"
+                )
         self.waited += time.perf_counter() - started
-        if not ready:
-            raise WorkersLost(
-                f"no worker sent data for {self.cfg.worker_timeout:g} s (general_cfg.worker_timeout); "
-                "their Ray logs are under the system temp dir, ray/session_latest/logs"
-            )
         i = self.pending.pop(ready[0])
+        if ready[0] in self.probes:
+            self.probe_answered(ready[0], i, agent)
+            return None
         try:
             chunk = self.ray.get(ready[0])
-        except self.ray.exceptions.RayActorError as error:
-            self.deaths[i] += 1
-            if self.deaths[i] > self.cfg.max_env_failures:
-                raise WorkersLost(
-                    f"worker {i} died {self.deaths[i]} times in a row (max_env_failures); last: {str(error).splitlines()[0]}"
-                ) from None
-            self.logger.warning(
-                f"ray: worker {i} died ({type(error).__name__}); Ray restarts it; its unfinished episode is dropped"
-            )
-            self.sent_version[i] = -1
-            self.submit(i, agent, every=1 if self.kind == "rollouts" else None)
+        except self.ray.exceptions.ActorUnavailableError:  # its process died and Ray is starting a new one
+            self.died(i)
             return None
+        except self.ray.exceptions.RayActorError as error:  # dead for good (its restart failed)
+            raise WorkersLost(f"worker {i} died and could not be restarted: {str(error).splitlines()[0]}") from None
         self.deaths[i] = 0
         self.worker_steps[i] += chunk.env_steps
         self.worker_seconds[i] += chunk.seconds
         for failure in chunk.failures:
             self.logger.warning(f"ray: worker {i}'s env failed: {failure}; its episode dropped, env rebuilt")
         return chunk
+
+    def died(self, i: int) -> None:
+        """Worker ``i``'s process died while it played: count and log it; it is probed until Ray has restarted it."""
+        self.deaths[i] += 1
+        if self.deaths[i] > self.cfg.max_env_failures:
+            raise WorkersLost(f"worker {i} died {self.deaths[i]} times in a row without sending data (max_env_failures)")
+        self.logger.warning(f"ray: worker {i} died; Ray restarts it; its unfinished episode is dropped")
+        self.restart_started[i] = self.restarting[i] = time.perf_counter()
+        self.sent_version[i] = -1  # a new process: it needs the weights again
+
+    def retry_restarting(self, agent: Any) -> None:
+        """Probe each restarting worker (a no-op call that answers once its new process is up), at most once per RETRY_S."""
+        now = time.perf_counter()
+        for i, last in list(self.restarting.items()):
+            if last is not None and now - last >= RETRY_S:
+                self.restarting[i] = None  # probed; waiting for the answer
+                probe = self.workers[i].__ray_ready__.remote()
+                self.pending[probe] = i
+                self.probes.add(probe)
+
+    def probe_answered(self, probe: Any, i: int, agent: Any) -> None:
+        """A restarting worker's probe came back: up again (ask it for data), or not yet (probe again later)."""
+        self.probes.discard(probe)
+        try:
+            self.ray.get(probe)
+        except self.ray.exceptions.ActorUnavailableError:
+            if time.perf_counter() - self.restart_started[i] > self.cfg.worker_timeout:
+                raise WorkersLost(
+                    f"worker {i} has been restarting for {self.cfg.worker_timeout:g} s (general_cfg.worker_timeout)"
+                ) from None
+            self.restarting[i] = time.perf_counter()
+            return
+        except self.ray.exceptions.RayActorError as error:
+            raise WorkersLost(f"worker {i} died and could not be restarted: {str(error).splitlines()[0]}") from None
+        del self.restarting[i]
+        self.submit(i, agent, every=1 if self.kind == "rollouts" else None)
 
     def learn_chunk(self, agent: Any) -> None:
         """Off-policy: one worker's chunk into the replay memory, an update after each transition; the worker asked again."""
@@ -324,7 +372,7 @@ class RayTrainer(BaseTrainer):
         for i in range(self.cfg.n_workers):
             self.submit(i, agent, every=1)
         chunks: dict[int, RolloutChunk] = {}
-        while self.pending:
+        while self.pending or self.restarting:
             chunk = self.wait_chunk(agent)
             if chunk is not None:
                 assert isinstance(chunk, RolloutChunk)

@@ -68,7 +68,8 @@ class SignalAtStep(gym.Wrapper):
 
 
 class ExitOnceAtStep(gym.Wrapper):
-    """Ends its process (as a crash would) at its ``step``-th env step, once per ``marker`` file, in any process but ``spare_pid``."""
+    """Ends its process (as a crash would) at its ``step``-th env step, in any process but ``spare_pid``: once per
+    ``marker`` file, or every time when ``marker`` is empty."""
 
     def __init__(self, env: gym.Env, step: int, marker: str, spare_pid: int) -> None:
         super().__init__(env)
@@ -77,8 +78,9 @@ class ExitOnceAtStep(gym.Wrapper):
 
     def step(self, action):
         self.steps += 1
-        if self.steps == self.exit_step and os.getpid() != self.spare_pid and not os.path.exists(self.marker):
-            with open(self.marker, "w"):
-                pass
+        if self.steps == self.exit_step and os.getpid() != self.spare_pid and not (self.marker and os.path.exists(self.marker)):
+            if self.marker:
+                with open(self.marker, "w"):
+                    pass
             os._exit(1)
         return self.env.step(action)

@@ -132,11 +132,27 @@ def test_a_worker_env_that_raises_drops_its_episode_and_the_run_goes_on(local_ra
 def test_a_worker_process_that_dies_is_restarted_and_the_run_goes_on(local_ray, cli, tmp_path_factory):
     marker = tmp_path_factory.mktemp("marker") / "died"
     kwargs = f"{{step: 30, marker: '{marker}', spare_pid: {os.getpid()}}}"
-    result = cli(*TINY_DQN, *RAY, f"env_cfg.wrappers=[{{name: 'tests.faulty_env:ExitOnceAtStep', kwargs: {kwargs}}}]")
+    # one worker: the run can only go on once the learner has seen the death and Ray has restarted it
+    wrapper = f"env_cfg.wrappers=[{{name: 'tests.faulty_env:ExitOnceAtStep', kwargs: {kwargs}}}]"
+    result = cli(
+        *TINY_DQN, *RAY, "general_cfg.n_workers=1", "general_cfg.worker_timeout=900", wrapper
+    )  # restarts on a busy machine
     assert result.code == 0 and marker.exists()
     log = (result.folder / "logs" / "log.txt").read_text()
     assert "died" in log and "Ray restarts it" in log
     assert int(read_csv(result.folder / "results" / "res.csv")[-1]["env_steps"]) >= 300
+
+
+def test_a_worker_that_keeps_dying_stops_the_run_with_everything_saved(local_ray, cli):
+    kwargs = f"{{step: 5, marker: '', spare_pid: {os.getpid()}}}"
+    wrapper = f"env_cfg.wrappers=[{{name: 'tests.faulty_env:ExitOnceAtStep', kwargs: {kwargs}}}]"
+    result = cli(
+        *TINY_DQN, *RAY, "general_cfg.n_workers=1", "general_cfg.max_env_failures=1", "general_cfg.worker_timeout=900", wrapper
+    )
+    assert result.code == 1
+    log = (result.folder / "logs" / "log.txt").read_text()
+    assert "stopped: worker 0 died 2 times in a row without sending data (max_env_failures)" in log
+    assert (result.folder / "models" / "last.pt").is_file() and "resume with:" in log
 
 
 def test_more_workers_than_the_cluster_has_cpus_is_one_line_before_the_run_folder(local_ray, cli):
