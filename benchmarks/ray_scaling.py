@@ -8,7 +8,7 @@ machine's load falls on all of them alike. The env is wrapped in ``envs.cpu_boun
 (``--work`` rounds of SHA-256 per step). Each run's speed is its steady-state env steps per
 second: from its first episode row to its last in res.csv, so Ray's start-up (logged apart, with
 the learner's share of time spent waiting for data) is not counted. Writes
-``benchmarks/results/ray_scaling.md``; needs a machine with nothing else running.
+``benchmarks/results/ray_scaling_work<N>.md``; needs a machine with nothing else running.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS_DIR = ROOT / "benchmarks" / "runs" / "ray_scaling"
-RESULT = ROOT / "benchmarks" / "results" / "ray_scaling.md"
+RESULTS_DIR = ROOT / "benchmarks" / "results"
 
 sys.path.insert(0, str(ROOT))
 from joyrl.logs import read_csv_rows  # noqa: E402
@@ -105,7 +105,7 @@ def main() -> None:
             + ("–" if setting == "single" else f"{waiting:.0f}%")
             + " |"
         )
-    RESULT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (RESULTS_DIR / f"ray_scaling_work{args.work}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
 
