@@ -152,7 +152,7 @@ def algorithm_spaces() -> list[tuple[str, ...]]:
         masks = "honoured" if getattr(agent, "masks_actions", False) else "-"
         ray_workers = getattr(agent, "ray_workers", None)
         if getattr(agent, "needs_dataset", False) or getattr(agent, "learns_from_demonstrations", False):
-            ray_workers = None  # refused on Ray whatever the class it builds on declares (joyrl.distributed.ray_kind)
+            ray_workers = None  # refused on Ray whatever the class it builds on declares (joyrl.ray_setup.ray_kind)
         rows.append((name, *(", ".join(kinds) if kinds else "any" for kinds in spaces), masks, ray_workers or "-"))
     return rows
 

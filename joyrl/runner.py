@@ -20,7 +20,7 @@ from joyrl.checkpoints import load_checkpoint, resolve_load_path
 from joyrl.config import Config, to_yaml
 from joyrl.counters import Counters
 from joyrl.datasets import fill_memory, offline_dataset
-from joyrl.distributed import RayTrainer, check_worker_epsilon, connect, import_ray, ray_kind, resolve_workers
+from joyrl.distributed import RayTrainer
 from joyrl.envs import check_spaces, default_cap, env_display_name, env_info, make_env
 from joyrl.episodes import Budget
 from joyrl.errors import ConfigError, JoyRLError
@@ -29,6 +29,7 @@ from joyrl.logs import close_logger, get_logger
 from joyrl.media import FrameRecorder
 from joyrl.offline import OfflineTraining
 from joyrl.playing import play
+from joyrl.ray_setup import check_worker_epsilon, connect, import_ray, ray_kind, resolve_workers
 from joyrl.recorders import finish_media
 from joyrl.resume import fine_tune_state, load_agent_state
 from joyrl.runtime import keep_freed_memory, resolve_device, seed_everything, set_torch_threads

@@ -162,7 +162,7 @@ def test_more_workers_than_the_cluster_has_cpus_is_one_line_before_the_run_folde
 
 
 def test_an_unreachable_cluster_address_is_one_line_within_seconds():
-    from joyrl.distributed import join_cluster
+    from joyrl.ray_setup import join_cluster
 
     started = time.monotonic()
     with pytest.raises(ConfigError, match="cannot reach the Ray cluster at 127.0.0.1:9"):
