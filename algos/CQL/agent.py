@@ -210,21 +210,16 @@ class ContinuousCQL(Agent, SACAgent):
         )  # (n, B, K)
         return ((q_sampled - log_density).logsumexp(dim=2) - q_data).mean(dim=1)
 
-    def update_actor(self, batch: TransitionBatch) -> torch.Tensor:
-        """Step 12: SAC's actor step; during the first ``bc_warmup_updates`` gradient steps (the CQL code's
+    def policy_loss(self, batch: TransitionBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step 12: SAC's policy loss; during the first ``bc_warmup_updates`` gradient steps (the CQL code's
         ``policy_eval_start``) its Q term is replaced by the log-likelihood of the data's actions:
         mean_j (alpha log pi(a~_j|s_j) - log pi(a_j|s_j)), a~_j ~ pi(.|s_j), a_j from the dataset."""
         if self.update_count > self.cfg.bc_warmup_updates:  # counted from 1 by the time the actor steps
-            return super().update_actor(batch)
+            return super().policy_loss(batch)
         _, log_prob = self.actor(batch.states)
         alpha = self.log_ent_coef.detach().exp()
         data_log_prob = cast(SquashedGaussianActor, self.actor).log_prob_of(batch.states, batch.actions)  # (B,)
-        loss = (alpha * log_prob - data_log_prob).mean()
-        self.actor_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.actor_optimizer.step()
-        self.update_ent_coef(log_prob.detach())
-        return loss.detach()
+        return (alpha * log_prob - data_log_prob).mean(), log_prob
 
     def update_targets(self) -> None:
         """Step 13: every ``target_update`` gradient steps, SAC's Polyak update of the target critics at rate ``tau``."""

@@ -72,17 +72,21 @@ class Agent(DDPGAgent):
         return 0.5 * super().critic_loss(q_values, target)
 
     def update_actor(self, batch: TransitionBatch) -> torch.Tensor:
-        """Step 11: one Adam step on mean_j (alpha log pi(a_j|s_j) - min_i Q_i(s_j, a_j)), a_j ~ pi(.|s_j), then alpha's."""
-        actions, log_prob = self.actor(batch.states)  # reparameterised: the gradient flows through a_j
-        alpha = self.log_ent_coef.detach().exp()
-        with frozen(self.critic):  # gradients reach the actor through a_j only
-            q_values = self.critic(batch.states, actions).min(dim=0).values  # (B,)
-        loss = (alpha * log_prob - q_values).mean()
+        """Step 11: one Adam step on ``policy_loss``, then alpha's; returns the loss."""
+        loss, log_prob = self.policy_loss(batch)
         self.actor_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.actor_optimizer.step()
         self.update_ent_coef(log_prob.detach())
         return loss.detach()
+
+    def policy_loss(self, batch: TransitionBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step 11: mean_j (alpha log pi(a_j|s_j) - min_i Q_i(s_j, a_j)), a_j ~ pi(.|s_j); and log pi(a_j|s_j) (B,)."""
+        actions, log_prob = self.actor(batch.states)  # reparameterised: the gradient flows through a_j
+        alpha = self.log_ent_coef.detach().exp()
+        with frozen(self.critic):  # gradients reach the actor through a_j only
+            q_values = self.critic(batch.states, actions).min(dim=0).values  # (B,)
+        return (alpha * log_prob - q_values).mean(), log_prob
 
     def update_ent_coef(self, log_prob: torch.Tensor) -> None:
         """Step 11, ``ent_coef: auto``: one Adam step on -mean_j log alpha (log pi(a_j|s_j) + target entropy).
