@@ -144,17 +144,19 @@ class RayTrainer(BaseTrainer):
             for i in range(cfg.n_workers):
                 self.submit(i, agent)
 
-    def current_weights(self, agent: Any, every: int) -> Any:
-        """The newest weights in the object store, put again once ``every`` updates have been made since."""
+    def current_weights(self, agent: Any) -> Any:
+        """The newest weights in the object store, put again once ``sync_every`` updates have been made since
+        (on-policy: after every update, so a round always plays the newest)."""
+        every = 1 if self.kind == "rollouts" else self.cfg.sync_every
         if self.weights is None or self.version - self.weights_version >= every:
             state = agent.state_dict()
             self.weights = self.ray.put({name: state[name] for name in agent.weights if name in state})
             self.weights_version = self.version
         return self.weights
 
-    def submit(self, i: int, agent: Any, every: int | None = None) -> None:
+    def submit(self, i: int, agent: Any) -> None:
         """Ask worker ``i`` for its next chunk, with the newest weights when it has older ones."""
-        weights = self.current_weights(agent, self.cfg.sync_every if every is None else every)
+        weights = self.current_weights(agent)
         send = weights if self.sent_version[i] != self.weights_version else None
         self.sent_version[i] = self.weights_version
         self.pending[self.workers[i].collect.remote(send, self.weights_version, agent.sample_count)] = i
@@ -229,7 +231,7 @@ class RayTrainer(BaseTrainer):
         except self.ray.exceptions.RayActorError as error:
             raise WorkersLost(f"worker {i} died and could not be restarted: {str(error).splitlines()[0]}") from None
         del self.restarting[i]
-        self.submit(i, agent, every=1 if self.kind == "rollouts" else None)
+        self.submit(i, agent)
 
     def learn_chunk(self, agent: Any) -> None:
         """Off-policy: one worker's chunk into the replay memory, an update after each transition; the worker asked again."""
@@ -261,7 +263,7 @@ class RayTrainer(BaseTrainer):
     def learn_round(self, agent: Any) -> None:
         """On-policy: every worker's part of the rollout with the same weights, then one update and new weights."""
         for i in range(self.cfg.n_workers):
-            self.submit(i, agent, every=1)
+            self.submit(i, agent)
         chunks: dict[int, RolloutChunk] = {}
         while self.pending or self.restarting:
             chunk = self.wait_chunk(agent)
