@@ -17,6 +17,7 @@ class GeneralConfig:
     online_eval: bool = True  # evaluate the greedy policy on a separate env while training, keeping models/best.pt
     online_eval_episode: Annotated[int, at_least(1)] = 10  # episodes per online evaluation
     eval_per_episode: Annotated[int, at_least(1)] = 10  # evaluate every this many training episodes
+    info_keys: list[str] = []  # numbers in the env's info at an episode's end to record: res.csv, eval.csv, plots
     stop_at_eval: float | None = None  # end training once an online evaluation mean reaches this; None = run the whole budget
     model_save_fre: Annotated[int, at_least(1)] = 100  # periodic checkpoint every this many training episodes
     keep_checkpoints: Annotated[int, at_least(0)] = 5  # periodic checkpoints kept, the newest; best and last always are; 0 = all
@@ -63,6 +64,11 @@ class GeneralConfig:
             raise ValueError(
                 f"n_workers is {cfg.n_workers}: several workers need mp_backend ray (pip install -r requirements-ray.txt)"
             )
+        taken = {"episode", "env_steps", "reward", "length", "seconds", "worker", "updates", "mean", "std", "min", "max"}
+        clashes = sorted(set(cfg.info_keys) & taken)
+        if clashes or len(set(cfg.info_keys)) != len(cfg.info_keys):
+            problem = f"{', '.join(clashes)} would overwrite a column of res.csv or eval.csv" if clashes else "has duplicates"
+            raise ValueError(f"info_keys {cfg.info_keys}: {problem}; name each info entry once")
         if cfg.max_episode == -1 and cfg.max_env_steps == -1:
             raise ValueError("max_episode and max_env_steps are both -1, so the run would never end; set one")
         if cfg.mode in ("test", "render", "collect") and not cfg.load_path:

@@ -35,7 +35,7 @@ from joyrl.validation import InvalidValue, coerce, load_yaml
 SECTIONS = ("general_cfg", "algo_cfg", "env_cfg")
 PRESETS_DIR = paths.ROOT / "config" / "presets"
 # What a loaded run brings besides its whole algo_cfg and env_cfg: the rest of general_cfg is this run's.
-RUN_GENERAL_KEYS = ("algo_name", "env_name", "max_step")
+RUN_GENERAL_KEYS = ("algo_name", "env_name", "max_step", "info_keys")
 
 
 class Config(types.SimpleNamespace):
@@ -313,7 +313,7 @@ def _merge_section(
 def loaded_run_layer(layers: list[Layer]) -> Layer | None:
     """The layer the run named by ``load_path`` brings, from its config.yaml; None when there is no such run.
 
-    It holds the run's algo_name, env_name and max_step and its whole algo_cfg and env_cfg, so that
+    It holds the run's algo_name, env_name, max_step and info_keys and its whole algo_cfg and env_cfg, so that
     ``--load RUN`` tests RUN as it was trained; put it between the ``--yaml`` file and the command line.
     A layer of ``layers`` naming another algo_name or env id than the run's is a ConfigError.
     """

@@ -74,6 +74,7 @@ class EpisodeResult(TypedDict, total=False):
     ep_step: int  # its length
     env_steps_taken: int  # env steps since the previous result, all envs together (vector trainers); default ep_step
     n_updates: int  # updates that returned statistics since the previous result
+    info: dict[str, Any]  # the env's info at the episode's last step, for general_cfg.info_keys
 
 
 class TrainerProtocol(Protocol):

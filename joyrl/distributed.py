@@ -295,6 +295,7 @@ class RayTrainer(BaseTrainer):
                 "ep_reward": result["ep_reward"],
                 "ep_step": result["ep_step"],
                 "worker": worker,
+                "info": result.get("info", {}),
                 "env_steps_taken": self.steps_since_result,
                 "n_updates": n_updates,
                 **means,

@@ -22,6 +22,7 @@ from joyrl.errors import JoyRLError
 
 RESULT_KEYS = ("ep_reward", "ep_step")
 WORKER_KEY = "worker"  # which Ray worker played the episode (mp_backend ray); not an update statistic
+INFO_KEY = "info"  # the env's info at the episode's last step (general_cfg.info_keys picks from it); not a statistic
 
 
 class EnvFailuresExhausted(JoyRLError):
@@ -57,7 +58,7 @@ class Budget:
 class EpisodeEvent:
     """One finished episode, as the listeners see it."""
 
-    result: dict[str, Any]  # ep_reward and ep_step (and worker, on Ray)
+    result: dict[str, Any]  # ep_reward and ep_step (and worker, on Ray; info, the last step's info, where the loop has it)
     stats: dict[str, float]  # the means of the update statistics over the episode (may be empty)
     counters: Counters  # already counting this episode
     steps_taken: int  # env steps it added to the counters
@@ -146,7 +147,7 @@ class EpisodeLoop:
                 break
             self.failures.succeeded()
             steps_taken = self.counters.count(result)
-            kept = [key for key in (*RESULT_KEYS, WORKER_KEY) if key in result]
+            kept = [key for key in (*RESULT_KEYS, WORKER_KEY, INFO_KEY) if key in result]
             stats = {key: value for key, value in result.items() if key not in kept}
             event = EpisodeEvent({key: result[key] for key in kept}, stats, self.counters, steps_taken)
             for listener in self.listeners:

@@ -13,19 +13,32 @@ from joyrl.counters import Counters
 from joyrl.envs import EnvFailure
 from joyrl.episodes import EnvFailures, EpisodeEvent, Listener
 from joyrl.logs import CSVRecorder
+from joyrl.recorders import InfoValues
 
 EVAL_COLUMNS = ["episode", "env_steps", "eval_mean", "eval_std", "eval_min", "eval_max", "seconds"]
 OFFLINE_EVAL_COLUMNS = ["updates", "eval_mean", "eval_std", "eval_min", "eval_max", "seconds"]  # against updates
 
 
-def evaluate(env: gym.Env, agent: Any, trainer: Any, cfg: Any, n_episodes: int) -> dict[str, float]:
-    """Mean, std, min and max return of ``n_episodes`` test episodes."""
-    returns = np.array([trainer.test_one_episode(env, agent, cfg)["ep_reward"] for _ in range(n_episodes)])
+def eval_columns(info_keys: list[str], offline: bool = False) -> list[str]:
+    """eval.csv's columns: the return's statistics, then the mean of each ``info_keys`` value (``eval_<key>``)."""
+    return [*(OFFLINE_EVAL_COLUMNS if offline else EVAL_COLUMNS), *(f"eval_{key}" for key in info_keys)]
+
+
+def evaluate(env: gym.Env, agent: Any, trainer: Any, cfg: Any, n_episodes: int, info: InfoValues) -> dict[str, float]:
+    """Mean, std, min and max return of ``n_episodes`` test episodes, and the mean of each ``info_keys`` value."""
+    results = [trainer.test_one_episode(env, agent, cfg) for _ in range(n_episodes)]
+    returns = np.array([result["ep_reward"] for result in results])
+    values = [info.of(result) for result in results]
+    means = {}
+    for key in info.keys:
+        numbers = [value for row in values if (value := row[key]) is not None]
+        means[f"eval_{key}"] = float(np.mean(numbers)) if numbers else float("nan")
     return {
         "eval_mean": float(returns.mean()),
         "eval_std": float(returns.std()),
         "eval_min": float(returns.min()),
         "eval_max": float(returns.max()),
+        **means,
     }
 
 
@@ -85,8 +98,11 @@ class OnlineEvaluation(Listener):
         position = (
             f"update {counters.updates:,}" if self.by_updates else f"episode {counters.episode} | step {counters.env_steps:,}"
         )
+        values = "".join(
+            f" | {key[5:]} {value:.4g}" for key, value in scores.items() if key not in EVAL_COLUMNS and not np.isnan(value)
+        )
         self.logger.info(
-            f"eval   | {position} | return {scores['eval_mean']:.2f} ± {scores['eval_std']:.2f} "
+            f"eval   | {position} | return {scores['eval_mean']:.2f} ± {scores['eval_std']:.2f}{values} "
             f"over {cfg.online_eval_episode} episodes{note}"
         )
         if cfg.stop_at_eval is not None and scores["eval_mean"] >= cfg.stop_at_eval:

@@ -52,7 +52,7 @@ class StepTrainer(BaseTrainer):
         super().__init__()
         self.episode: Episode | None = None  # an episode stopped part-way, continued by the next call
 
-    def train_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, float] | None:
+    def train_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, Any] | None:
         """Play to the end of the episode; None when a stop request ended it early (kept in ``self.episode``)."""
         episode, self.episode = self.episode, None
         if episode is None:
@@ -62,7 +62,7 @@ class StepTrainer(BaseTrainer):
         update_sums, n_updates = episode.update_sums, episode.n_updates
         while True:
             action = agent.sample_action(state)
-            next_state, reward, terminated, truncated, _ = env.step(action)
+            next_state, reward, terminated, truncated, info = env.step(action)
             agent.store_transition(state, action, reward, next_state, terminated)
             n_updates += add_update_stats(update_sums, agent.update())
             actions.append(action)
@@ -76,7 +76,7 @@ class StepTrainer(BaseTrainer):
                 self.episode = Episode(episode.start, state, ep_reward, ep_step, actions, update_sums, n_updates)
                 return None
         means = {key: total / n_updates for key, total in update_sums.items()}
-        return {"ep_reward": ep_reward, "ep_step": ep_step, "n_updates": n_updates, **means}
+        return {"ep_reward": ep_reward, "ep_step": ep_step, "n_updates": n_updates, "info": info, **means}
 
     def state_dict(self) -> dict[str, Any]:
         """The unfinished episode (empty between episodes), as tensors and plain types."""
@@ -112,7 +112,7 @@ class StepTrainer(BaseTrainer):
         )
         return True
 
-    def test_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, float]:
+    def test_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, Any]:
         return run_greedy_episode(env, agent)
 
 
@@ -139,13 +139,13 @@ def _same_observation(first: Any, second: Any) -> bool:
     return np.array_equal(np.asarray(first), np.asarray(second))
 
 
-def run_greedy_episode(env: gym.Env, agent: Any) -> dict[str, float]:
-    """One episode of ``predict_action``; nothing is stored or learned."""
+def run_greedy_episode(env: gym.Env, agent: Any) -> dict[str, Any]:
+    """One episode of ``predict_action``; nothing is stored or learned. ``info`` is the last step's."""
     state, _ = env.reset()
     ep_reward, ep_step = 0.0, 0
     while True:
-        state, reward, terminated, truncated, _ = env.step(agent.predict_action(state))
+        state, reward, terminated, truncated, info = env.step(agent.predict_action(state))
         ep_reward += float(reward)
         ep_step += 1
         if terminated or truncated:
-            return {"ep_reward": ep_reward, "ep_step": ep_step}
+            return {"ep_reward": ep_reward, "ep_step": ep_step, "info": info}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from joyrl.counters import Counters, add_update_stats
 from joyrl.episodes import EpisodeEvent, FiniteStats
 from joyrl.errors import JoyRLError
-from joyrl.evaluation import OFFLINE_EVAL_COLUMNS
+from joyrl.evaluation import eval_columns
 from joyrl.logs import CSVRecorder, progress_bar
 from joyrl.plots import plot_offline, plot_update_stats
 from joyrl.training import Training
@@ -67,7 +67,7 @@ class OfflineTraining(Training):
     def __init__(self, run: Run, data_return: float) -> None:
         super().__init__(run)
         self.data_return = data_return  # the dataset's mean episode return, drawn beside the evaluations
-        self.eval_csv = CSVRecorder(run.folder / "results" / "eval.csv", OFFLINE_EVAL_COLUMNS)
+        self.eval_csv = CSVRecorder(run.folder / "results" / "eval.csv", eval_columns(run.cfg.info_keys, offline=True))
         self.evaluation: OnlineEvaluation | None = None
         self.finite = FiniteStats()
 

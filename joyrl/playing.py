@@ -16,7 +16,7 @@ import numpy as np
 from joyrl.episodes import Budget, EnvFailures, EnvFailuresExhausted, EpisodeEvent, EpisodeLoop, Listener
 from joyrl.interrupts import Interrupted
 from joyrl.logs import CSVRecorder
-from joyrl.recorders import RES_COLUMNS, ConsoleLog, EpisodeCSV, Progress, plot_run
+from joyrl.recorders import ConsoleLog, EpisodeCSV, InfoValues, Progress, plot_run, res_columns
 
 if TYPE_CHECKING:
     from joyrl.runner import Run
@@ -50,10 +50,11 @@ def play(run: Run) -> int:
     cfg, counters, logger = run.cfg, run.counters, run.logger
     env = run.wrap_outputs(run.env)
     logger.info(f"loaded {run.checkpoint_path}")
-    res_csv = CSVRecorder(run.folder / "results" / "res.csv", RES_COLUMNS)
+    res_csv = CSVRecorder(run.folder / "results" / "res.csv", res_columns(cfg.info_keys))
     n_episodes = play_episodes(cfg)
-    progress, returns = Progress(counters, n_episodes, -1), Returns()
-    listeners = [EpisodeCSV(res_csv), progress, ConsoleLog(logger, cfg.mode, cfg.log_per_episode, n_episodes), returns]
+    progress, returns, info = Progress(counters, n_episodes, -1), Returns(), InfoValues(cfg.info_keys, logger)
+    log = ConsoleLog(logger, cfg.mode, cfg.log_per_episode, n_episodes, info)
+    listeners = [EpisodeCSV(res_csv, info), progress, log, returns]
     failures = EnvFailures(cfg.max_env_failures, logger)
     loop = EpisodeLoop(
         lambda: run.trainer.test_one_episode(env, run.agent, cfg), cfg.mode, counters, Budget(n_episodes), failures, listeners

@@ -40,16 +40,25 @@ def read_columns(path: Path) -> dict[str, np.ndarray]:
 
 
 def plot_training(results_dir: Path, title: str, show: bool = False) -> Path | None:
-    """``rewards.png``: episode returns against env steps, with online evaluations overlaid."""
+    """``rewards.png``: episode returns against env steps, with online evaluations overlaid (mean ± std)."""
+    return _plot_curve(results_dir, title, "reward", "eval_mean", "episode return", results_dir / "rewards.png", show)
+
+
+def plot_info(results_dir: Path, title: str, key: str, show: bool = False) -> Path | None:
+    """``info_<key>.png``: an ``info_keys`` value at each episode's end against env steps, with the evaluations' means."""
+    return _plot_curve(results_dir, title, key, f"eval_{key}", key, results_dir / f"info_{key}.png", show)
+
+
+def _plot_curve(results_dir: Path, title: str, column: str, eval_column: str, name: str, path: Path, show: bool) -> Path | None:
     train = read_columns(results_dir / "res.csv")
-    if not train:
+    if column not in train:
         return None
     evaluation = read_columns(results_dir / "eval.csv")
     fig, ax = _subplots()
-    ax.plot(train["env_steps"], train["reward"], color="tab:blue", alpha=0.25, linewidth=0.8, label="episode return")
-    ax.plot(train["env_steps"], smooth(train["reward"]), color="tab:blue", linewidth=1.8, label="smoothed (EMA 0.9)")
-    if evaluation:
-        mean, std = evaluation["eval_mean"], evaluation["eval_std"]
+    ax.plot(train["env_steps"], train[column], color="tab:blue", alpha=0.25, linewidth=0.8, label=name)
+    ax.plot(train["env_steps"], smooth(train[column]), color="tab:blue", linewidth=1.8, label="smoothed (EMA 0.9)")
+    if eval_column in evaluation:
+        mean = evaluation[eval_column]
         ax.plot(
             evaluation["env_steps"],
             mean,
@@ -59,10 +68,12 @@ def plot_training(results_dir: Path, title: str, show: bool = False) -> Path | N
             linewidth=1.4,
             label="greedy evaluation (mean)",
         )
-        ax.fill_between(evaluation["env_steps"], mean - std, mean + std, color="tab:orange", alpha=0.2, linewidth=0)
+        if column == "reward":
+            std = evaluation["eval_std"]
+            ax.fill_between(evaluation["env_steps"], mean - std, mean + std, color="tab:orange", alpha=0.2, linewidth=0)
     ax.set_xlabel("environment steps")
-    ax.set_ylabel("episode return")
-    return _finish(fig, ax, title, results_dir / "rewards.png", show)
+    ax.set_ylabel(name if column == "reward" else f"{name} at the episode's end")
+    return _finish(fig, ax, title, path, show)
 
 
 def plot_offline(results_dir: Path, title: str, data_return: float, show: bool = False) -> Path | None:

@@ -10,28 +10,64 @@ from typing import Any
 import gymnasium as gym
 
 from joyrl.counters import Counters
-from joyrl.episodes import WORKER_KEY, EpisodeEvent, Listener
+from joyrl.episodes import INFO_KEY, WORKER_KEY, EpisodeEvent, Listener
 from joyrl.logs import CSVRecorder, progress_bar
 from joyrl.media import FrameRecorder, save_gif
-from joyrl.plots import plot_episodes, plot_training, plot_update_stats
+from joyrl.plots import plot_episodes, plot_info, plot_training, plot_update_stats
 from joyrl.tabular_figures import save_policy_figure
 from joyrl.trajectories import TrajectoryWriter
 
 RES_COLUMNS = ["episode", "env_steps", "reward", "length", "seconds"]
-RAY_RES_COLUMNS = [*RES_COLUMNS, WORKER_KEY]  # mp_backend ray: which worker played the episode
+
+
+def res_columns(info_keys: list[str], ray: bool = False) -> list[str]:
+    """res.csv's columns: the fixed ones, each of ``info_keys``, and on Ray the worker that played the episode."""
+    return [*RES_COLUMNS, *info_keys, *([WORKER_KEY] if ray else [])]
+
+
+class InfoValues:
+    """The entries ``general_cfg.info_keys`` names, read from an episode's last info as numbers.
+
+    A key the info lacks, or whose value is not a number, is left blank and reported once, with
+    the keys the info does have.
+    """
+
+    def __init__(self, keys: list[str], logger: Logger) -> None:
+        self.keys = keys
+        self.logger = logger
+        self.reported: set[str] = set()
+
+    def of(self, result: dict[str, Any]) -> dict[str, float | None]:
+        info = result.get(INFO_KEY, {})
+        return {key: self.number(info, key) for key in self.keys}
+
+    def number(self, info: dict[str, Any], key: str) -> float | None:
+        if key in info:
+            try:
+                return float(info[key])
+            except (TypeError, ValueError):
+                problem = f"is {type(info[key]).__name__}, not a number"
+        else:
+            problem = f"is not in the info at an episode's end (it has: {', '.join(map(str, info)) or 'nothing'})"
+        if key not in self.reported:
+            self.reported.add(key)
+            self.logger.warning(f"general_cfg.info_keys: {key!r} {problem}; its column stays blank")
+        return None
 
 
 class EpisodeCSV(Listener):
-    """results/res.csv: a row per episode (return, length, env steps so far, seconds)."""
+    """results/res.csv: a row per episode (return, length, env steps so far, seconds, the ``info_keys`` values)."""
 
-    def __init__(self, csv: CSVRecorder) -> None:
+    def __init__(self, csv: CSVRecorder, info: InfoValues) -> None:
         self.csv = csv
+        self.info = info
 
     def on_episode(self, event: EpisodeEvent) -> None:
-        counters = event.counters
+        counters, result = event.counters, event.result
         row = {"episode": counters.episode, "env_steps": counters.env_steps, "seconds": counters.seconds}
-        worker = {WORKER_KEY: event.result[WORKER_KEY]} if WORKER_KEY in event.result else {}
-        self.csv.write({**row, "reward": event.result["ep_reward"], "length": event.result["ep_step"], **worker})
+        worker = {WORKER_KEY: result[WORKER_KEY]} if WORKER_KEY in result else {}
+        values = self.info.of(result)
+        self.csv.write({**row, "reward": result["ep_reward"], "length": result["ep_step"], **values, **worker})
 
 
 class StatsCSV(Listener):
@@ -46,19 +82,21 @@ class StatsCSV(Listener):
 
 
 class ConsoleLog(Listener):
-    """One log line every ``every`` episodes: return, length, update statistics, speed."""
+    """One log line every ``every`` episodes: return, length, the ``info_keys`` values, update statistics, speed."""
 
-    def __init__(self, logger: Logger, mode: str, every: int, max_episode: int) -> None:
+    def __init__(self, logger: Logger, mode: str, every: int, max_episode: int, info: InfoValues) -> None:
         self.logger = logger
         self.mode = mode
         self.every = every
         self.total = f"/{max_episode}" if max_episode > 0 else ""
+        self.info = info
 
     def on_episode(self, event: EpisodeEvent) -> None:
         counters = event.counters
         if counters.episode % self.every:
             return
-        extra = "".join(f" | {key} {value:.4g}" for key, value in event.stats.items())
+        values = {key: value for key, value in self.info.of(event.result).items() if value is not None}
+        extra = "".join(f" | {key} {value:.4g}" for key, value in {**values, **event.stats}.items())
         self.logger.info(
             f"{self.mode:<6} | episode {counters.episode}{self.total} | step {counters.env_steps:,} | "
             f"return {event.result['ep_reward']:.2f} | length {int(event.result['ep_step'])}{extra} | "
@@ -107,6 +145,7 @@ def plot_run(folder: Path, cfg: Any, agent: Any, env: gym.Env, training: bool, l
     results = folder / "results"
     if training:
         figures = [plot_training(results, title, cfg.show_fig), plot_update_stats(results, title, cfg.show_fig)]
+        figures += [plot_info(results, title, key, cfg.show_fig) for key in cfg.info_keys]
     else:
         figures = [plot_episodes(results, title, cfg.show_fig)]
     if training or cfg.mode == "render":  # beside the GIF

@@ -18,10 +18,10 @@ from joyrl.counters import Counters
 from joyrl.envs import EVAL_SEED_OFFSET, EnvFailure, make_env
 from joyrl.episodes import Budget, EnvFailures, EpisodeLoop, FiniteStats, Listener, NonFinite
 from joyrl.errors import JoyRLError
-from joyrl.evaluation import EVAL_COLUMNS, OnlineEvaluation, evaluate
+from joyrl.evaluation import OnlineEvaluation, eval_columns, evaluate
 from joyrl.interrupts import Interrupted, StopRequests, signal_handlers
 from joyrl.logs import CSVRecorder
-from joyrl.recorders import RAY_RES_COLUMNS, RES_COLUMNS, ConsoleLog, EpisodeCSV, Progress, StatsCSV, plot_run
+from joyrl.recorders import ConsoleLog, EpisodeCSV, InfoValues, Progress, StatsCSV, plot_run, res_columns
 from joyrl.resume import continue_run, copy_earlier_results
 
 if TYPE_CHECKING:
@@ -52,8 +52,9 @@ class Training:
         seed = None if run.seed is None else run.seed + EVAL_SEED_OFFSET
         self.eval_env = make_env(cfg, seed) if cfg.online_eval else None
         results = run.folder / "results"
-        self.res_csv = CSVRecorder(results / "res.csv", RAY_RES_COLUMNS if cfg.mp_backend == "ray" else RES_COLUMNS)
-        self.eval_csv = CSVRecorder(results / "eval.csv", EVAL_COLUMNS)
+        self.info = InfoValues(cfg.info_keys, self.logger)
+        self.res_csv = CSVRecorder(results / "res.csv", res_columns(cfg.info_keys, ray=cfg.mp_backend == "ray"))
+        self.eval_csv = CSVRecorder(results / "eval.csv", eval_columns(cfg.info_keys))
         self.stats_csv = CSVRecorder(results / "train_stats.csv")
         self.checkpoints = RunCheckpoints(run.folder, cfg, run.agent, run.trainer, run.counters, run.env, self.eval_env)
         self.progress: Progress | None = None
@@ -104,8 +105,9 @@ class Training:
         """The loop and its listeners, in the order they record each episode."""
         cfg, run = self.cfg, self.run
         self.progress = Progress(run.counters, cfg.max_episode, cfg.max_env_steps)
-        log = ConsoleLog(self.logger, cfg.mode, cfg.log_per_episode, cfg.max_episode)
-        listeners: list[Listener] = [EpisodeCSV(self.res_csv), FiniteStats(), StatsCSV(self.stats_csv), self.progress, log]
+        log = ConsoleLog(self.logger, cfg.mode, cfg.log_per_episode, cfg.max_episode, self.info)
+        res = EpisodeCSV(self.res_csv, self.info)
+        listeners: list[Listener] = [res, FiniteStats(), StatsCSV(self.stats_csv), self.progress, log]
         evaluation = self.online_evaluation()
         if evaluation is not None:
             listeners.append(evaluation)
@@ -120,7 +122,7 @@ class Training:
         cfg, run = self.cfg, self.run
 
         def play(env: gym.Env) -> dict[str, float]:
-            return evaluate(env, run.agent, run.trainer, cfg, cfg.online_eval_episode)
+            return evaluate(env, run.agent, run.trainer, cfg, cfg.online_eval_episode, self.info)
 
         save_best = lambda: self.checkpoints.save("best")  # noqa: E731
         return OnlineEvaluation(self.eval_env, play, cfg, self.eval_csv, save_best, self.failures, self.logger, by_updates)

@@ -18,7 +18,8 @@ on one observation; its ``drop_rollout()`` forgets an unfinished rollout.
 
 Each ``train_one_episode`` call steps the envs until one episode ends and returns it:
 ``{"ep_reward": raw return, "ep_step": length, "env_steps_taken": valid steps of all sub-envs
-since the previous result, "n_updates": updates since then, **means of their statistics}``;
+since the previous result, "info": the ended sub-env's last info, "n_updates": updates since
+then, **means of their statistics}``;
 the run's counters (joyrl/counters.py) add them up, so a resumed run continues its count.
 Episodes that end at the same step are queued and returned by the next calls without stepping.
 With trajectory collection, sub-envs 1..n-1 record into the same files as sub-env 0.
@@ -52,11 +53,11 @@ class VectorTrainer(BaseTrainer):
         self.envs: SyncVectorEnv | None = None
         self.first_env: gym.Env | None = None  # the runner's env, sub-env 0
         self.states: Any = None  # the observations the agent acts on next; None = reset the envs first
-        self.finished: deque[dict[str, float]] = deque()  # episodes ended but not yet returned
+        self.finished: deque[dict[str, Any]] = deque()  # episodes ended but not yet returned
         self.env_steps = 0  # valid steps of all sub-envs
         self.reported_steps = 0  # env_steps when the last finished episode was queued
 
-    def train_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, float] | None:
+    def train_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, Any] | None:
         """Step the envs until an episode ends (or one is queued); None when a stop request came first."""
         if self.finished:
             return self.finished.popleft()
@@ -72,7 +73,7 @@ class VectorTrainer(BaseTrainer):
                 return None
             actions = agent.sample_action(self.states)
             try:
-                next_states, rewards, terminated, truncated, _ = self.envs.step(actions)
+                next_states, rewards, terminated, truncated, infos = self.envs.step(actions)
             except EnvFailure:
                 self._drop(agent)
                 raise
@@ -80,7 +81,7 @@ class VectorTrainer(BaseTrainer):
             agent.store_transition(rewards, next_states, terminated, truncated, valid)
             n_updates += add_update_stats(update_sums, agent.update())
             self.states = next_states
-            self._count(rewards, terminated | truncated, valid)
+            self._count(rewards, terminated | truncated, valid, infos)
         means = {key: total / n_updates for key, total in update_sums.items()}
         self.finished[0].update(means, n_updates=n_updates)
         return self.finished.popleft()
@@ -106,14 +107,21 @@ class VectorTrainer(BaseTrainer):
         self.returns = np.zeros(n_envs, dtype=np.float64)
         self.lengths = np.zeros(n_envs, dtype=np.int64)
 
-    def _count(self, rewards: np.ndarray, dones: np.ndarray, valid: np.ndarray) -> None:
-        """Add the step to each sub-env's episode; queue the episodes that ended."""
+    def _count(self, rewards: np.ndarray, dones: np.ndarray, valid: np.ndarray, infos: dict[str, Any]) -> None:
+        """Add the step to each sub-env's episode; queue the episodes that ended, each with its last step's info."""
         self.returns += np.where(valid, rewards, 0.0)
         self.lengths += valid
         self.env_steps += int(valid.sum())
         for i in np.flatnonzero(dones):
             taken, self.reported_steps = self.env_steps - self.reported_steps, self.env_steps
-            self.finished.append({"ep_reward": float(self.returns[i]), "ep_step": int(self.lengths[i]), "env_steps_taken": taken})
+            self.finished.append(
+                {
+                    "ep_reward": float(self.returns[i]),
+                    "ep_step": int(self.lengths[i]),
+                    "env_steps_taken": taken,
+                    "info": sub_env_info(infos, int(i)),
+                }
+            )
             self.returns[i], self.lengths[i] = 0.0, 0
         self.autoreset = dones
 
@@ -122,5 +130,17 @@ class VectorTrainer(BaseTrainer):
         agent.drop_rollout()
         self.states = None
 
-    def test_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, float]:
+    def test_one_episode(self, env: gym.Env, agent: Any, cfg: Any) -> dict[str, Any]:
         return run_greedy_episode(env, agent)
+
+
+def sub_env_info(infos: dict[str, Any], i: int) -> dict[str, Any]:
+    """Sub-env ``i``'s own info out of a vector env's batched one (arrays with ``_key`` masks, nested for dicts).
+
+    Under ``NEXT_STEP`` autoreset the step that ends an episode returns that episode's last info.
+    """
+    return {
+        key: sub_env_info(value, i) if isinstance(value, dict) else value[i]
+        for key, value in infos.items()
+        if not key.startswith("_") and infos[f"_{key}"][i]
+    }

@@ -1,6 +1,6 @@
 """A user's own env module: importing it registers two envs, as ``--env tests.my_env_module:ID`` expects.
 
-``JoyRLTestCorridor-v0``: walk right along a 5-cell corridor (Box(1) / Discrete(2)); the episode
+``StepInfo`` is a wrapper that puts numbers and text in ``info``. ``JoyRLTestCorridor-v0``: walk right along a 5-cell corridor (Box(1) / Discrete(2)); the episode
 terminates at the right end, with a time limit of 20 steps. ``JoyRLTestEndless-v0``: the same
 observations and actions, registered without a time limit, and its episodes never end.
 """
@@ -42,3 +42,17 @@ class Corridor(gym.Env):
 
 gym.register(id=CORRIDOR_ID, entry_point=Corridor, max_episode_steps=20)
 gym.register(id=ENDLESS_ID, entry_point=Corridor, kwargs={"endless": True})
+
+
+class StepInfo(gym.Wrapper):
+    """Adds ``info["steps"]`` (steps since the reset), ``info["long"]`` (a bool, at least 15 steps) and ``info["name"]``
+    (text) to every step, for ``general_cfg.info_keys``."""
+
+    def reset(self, **kwargs):
+        self.steps = 0
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self.steps += 1
+        return observation, reward, terminated, truncated, {**info, "steps": self.steps, "long": self.steps >= 15, "name": "x"}

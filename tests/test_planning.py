@@ -128,7 +128,7 @@ def test_policy_and_value_iteration_agree(env_id):
 @pytest.mark.parametrize("algo", PLANNERS)
 def test_cliff_walking_greedy_return_is_minus_13(algo):
     run = planned(algo, "CliffWalking-v1", "general_cfg.max_step=100")
-    assert run_greedy_episode(run.env, run.agent) == {"ep_reward": -13.0, "ep_step": 13}
+    assert run_greedy_episode(run.env, run.agent) == {"ep_reward": -13.0, "ep_step": 13, "info": {"prob": 1.0}}
     # the step onto the goal terminates: V(above the goal) is its reward only, V(start) a 13-step discounted sum
     values = run.agent.v_table.numpy()
     assert values[35] == -1.0

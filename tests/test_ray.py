@@ -80,14 +80,17 @@ def dqn_ray_run(local_ray, tmp_path_factory):
     tasks = tmp_path_factory.mktemp("dqn_ray")
     from tests.helpers import run_cli
 
-    result = run_cli([*TINY_DQN, *RAY, "general_cfg.max_env_steps=600", "general_cfg.log_per_episode=5"], tasks)
+    info = ["env_cfg.wrappers=[tests.my_env_module:StepInfo]", "general_cfg.info_keys=[steps]"]
+    result = run_cli([*TINY_DQN, *RAY, *info, "general_cfg.max_env_steps=600", "general_cfg.log_per_episode=5"], tasks)
     assert result.code == 0
     return result.folder
 
 
 def test_off_policy_workers_feed_the_learner_and_every_worker_is_recorded(dqn_ray_run):
     rows = read_csv(dqn_ray_run / "results" / "res.csv")
+    assert list(rows[0])[-2:] == ["steps", "worker"]
     assert {row["worker"] for row in rows} == {"0", "1"}
+    assert all(row["steps"] == row["length"] for row in rows)  # each episode's last info came with it
     assert int(rows[-1]["env_steps"]) >= 600
     assert sum(int(row["length"]) for row in rows) <= int(rows[-1]["env_steps"])
     stats = read_csv(dqn_ray_run / "results" / "train_stats.csv")

@@ -56,7 +56,7 @@ def test_time_limit_truncation_is_stored_as_not_terminated():
     env = StepLog(make_env(env_cfg(max_step=5), seed=1))
     agent = RecordingAgent()
     result = StepTrainer().train_one_episode(env, agent, None)
-    assert result == {"ep_reward": 5.0, "ep_step": 5, "n_updates": 0}
+    assert result == {"ep_reward": 5.0, "ep_step": 5, "n_updates": 0, "info": env.steps[-1][4]}
     _, _, terminated, truncated, _ = env.steps[-1]
     assert (terminated, truncated) == (False, True)
     assert [transition[4] for transition in agent.stored] == [False] * 5
