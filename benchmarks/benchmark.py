@@ -7,6 +7,8 @@ Each seed runs ``python main.py`` in its own process (``--jobs`` at a time, one 
 thread each) under ``benchmarks/runs/<name>/``. From each run's ``eval.csv`` and
 ``res.csv`` it reads the env steps and seconds to the first greedy evaluation mean
 at or above the threshold, the final and best evaluation, and env steps per second;
+``--metric eval_<key>`` reads an ``info_keys`` value's evaluation mean instead of the return
+(``--metric eval_score`` for TreasureHunt's score), and the test column reads that value too;
 for an offline run (``general_cfg.dataset``) updates take the place of env steps.
 It writes ``benchmarks/results/<name>.md`` and ``.csv``; ``--readme`` regenerates the
 README's benchmark table from every ``benchmarks/results/*.csv``.
@@ -77,7 +79,7 @@ def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float 
         raise SystemExit(f"seed {seed} failed (exit {code}); see {log}")
     run = runs[-1]
     evals, episodes = read_rows(run / "results" / "eval.csv"), read_rows(run / "results" / "res.csv")
-    reached = next((row for row in evals if row["eval_mean"] >= args.threshold), None)
+    reached = next((row for row in evals if row[args.metric] >= args.threshold), None)
     # an offline run (general_cfg.dataset) has no training episodes: its steps are updates, read from eval.csv
     last, step = (episodes[-1], "env_steps") if episodes else (evals[-1], "updates")
     figures: dict[str, float | str] = {
@@ -85,8 +87,8 @@ def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float 
         "steps_to_threshold": int(reached[step]) if reached else "",
         "episodes_to_threshold": int(reached["episode"]) if reached and "episode" in reached else "",
         "seconds_to_threshold": round(reached["seconds"], 1) if reached else "",
-        "final_eval": evals[-1]["eval_mean"] if evals else "",
-        "best_eval": max(row["eval_mean"] for row in evals) if evals else "",
+        "final_eval": evals[-1][args.metric] if evals else "",
+        "best_eval": max(row[args.metric] for row in evals) if evals else "",
         "env_steps": int(last[step]),
         "seconds": round(last["seconds"], 1),
         "steps_per_second": round(last[step] / last["seconds"]),
@@ -111,8 +113,9 @@ def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float 
         with open(log, "a", encoding="utf-8") as out:
             subprocess.run(test, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=True)
     if args.test_episodes:
-        rewards = [row["reward"] for row in read_rows(sorted(test_dir.glob("Test_*"))[-1] / "results" / "res.csv")]
-        figures["test_return"] = round(statistics.fmean(rewards), 2)
+        column = "reward" if args.metric == "eval_mean" else args.metric.removeprefix("eval_")
+        values = [row[column] for row in read_rows(sorted(test_dir.glob("Test_*"))[-1] / "results" / "res.csv")]
+        figures["test_return"] = round(statistics.fmean(values), 2)
     return figures
 
 
@@ -132,7 +135,7 @@ def summarise(args: argparse.Namespace, name: str, rows: list[dict]) -> dict[str
         "benchmark": name,
         "yaml": args.yaml,
         "seeds": " ".join(str(row["seed"]) for row in rows),
-        "threshold": f"{args.threshold:g}",
+        "threshold": f"{args.threshold:g}" + ("" if args.metric == "eval_mean" else f" ({args.metric.removeprefix('eval_')})"),
         "within": f"{args.within:,} {rows[0]['unit']}" if args.within is not None else "the run",
         "reached": f"{len(within)}/{len(rows)}",
         "runs_end": "at the threshold" if args.stop_at_threshold else "at the budget",
@@ -247,6 +250,9 @@ def main() -> None:
     parser.add_argument("--name", help="results name (default: the preset's file name)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--threshold", type=float, help="greedy evaluation mean that counts as solved")
+    parser.add_argument(
+        "--metric", default="eval_mean", help="eval.csv column the threshold reads: eval_mean (the return) or eval_<info key>"
+    )
     parser.add_argument(
         "--within", type=int, default=None, help="env steps within which the threshold must be reached (default: the whole run)"
     )

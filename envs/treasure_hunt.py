@@ -35,7 +35,8 @@ from envs import treasure_maps as tm
 from envs.treasure_maps import BUFF, DIRECTIONS, FIRST_TREASURE, GOAL, N_SLOTS, N_TREASURES, START
 
 WALL, TREASURE, GOAL_CH, MEMORY, BUFF_CH = range(5)  # image channels
-VECTOR_SIZE = 35
+VECTOR_SIZE = 35  # without target_positions
+N_TARGETS = N_TREASURES + 2  # target_positions: the treasures, the buff and the goal
 REWARD_WEIGHTS = {
     "treasure": 1.0,  # per pick-up
     "goal": 1.5,  # arrival (terminates)
@@ -124,7 +125,11 @@ class TreasureHunt(Env):
       when absent or, with ``global_distances=False``, never inside the view yet; [28] buff
       present; [29] buff distance (1 when absent); [30] goal distance (these two always
       global); [31] flash ready; [32] cooldown left / flash_cooldown; [33] buff steps left /
-      buff_duration; [34] steps left / max_steps (keeps the score-mode reward Markov).
+      buff_duration; [34] steps left / max_steps (keeps the score-mode reward Markov). With
+      ``target_positions`` (Kaiwu's features give where the organs are) 30 more, ``Box(0, 1,
+      (65,))``: [35:61] row and col / (size - 1) of treasure i, 0 where its distance is 1
+      (absent, or unseen with ``global_distances=False``); [61:63] the buff's, 0 when absent;
+      [63:65] the goal's.
     - ``action_mask``: ``MultiBinary(16)``: moves always legal, flashes when ready (also in
       ``info``).
     ``obs_mode="flat"`` concatenates image, vector and mask into one ``Box`` (float32).
@@ -166,6 +171,7 @@ class TreasureHunt(Env):
         pickup_radius: int = 1,
         view: int = 12,
         global_distances: bool = True,
+        target_positions: bool = False,
         buff_channel: bool = False,
         obs_mode: str = "dict",
         reward_mode: str = "shaped",
@@ -201,6 +207,8 @@ class TreasureHunt(Env):
         self.flash_distance, self.flash_cooldown = flash_distance, flash_cooldown
         self.buff_duration, self.buff_speed, self.buff_respawn = buff_duration, buff_speed, buff_respawn
         self.pickup_radius, self.view, self.global_distances = pickup_radius, view, global_distances
+        self.target_positions = target_positions
+        self.vector_size = VECTOR_SIZE + (2 * N_TARGETS if target_positions else 0)
         self.obs_mode, self.reward_mode = obs_mode, reward_mode
         self.weights = {**REWARD_WEIGHTS, **(reward_weights or {})}
 
@@ -219,11 +227,11 @@ class TreasureHunt(Env):
         self.n_channels = 5 if buff_channel else 4
         side = 2 * view + 1
         image = spaces.Box(0.0, 1.0, (self.n_channels, side, side), np.float32)
-        vector = spaces.Box(0.0, 1.0, (VECTOR_SIZE,), np.float32)
+        vector = spaces.Box(0.0, 1.0, (self.vector_size,), np.float32)
         if obs_mode == "dict":
             self.observation_space = spaces.Dict({"image": image, "vector": vector, "action_mask": spaces.MultiBinary(16)})
         else:
-            self.observation_space = spaces.Box(0.0, 1.0, (int(np.prod(image.shape)) + VECTOR_SIZE + 16,), np.float32)
+            self.observation_space = spaces.Box(0.0, 1.0, (int(np.prod(image.shape)) + self.vector_size + 16,), np.float32)
         self.action_space = spaces.Discrete(16)
         self._masks = (np.array([1] * 8 + [0] * 8, np.int8), np.ones(16, np.int8))  # [flash ready]
         self.layout: _Layout | None = self._fixed
@@ -274,11 +282,15 @@ class TreasureHunt(Env):
             self._mark(TREASURE, lay.slots[FIRST_TREASURE + i], 1.0)
         if self.n_channels > BUFF_CH:
             self._mark(BUFF_CH, lay.slots[BUFF], 1.0)
-        self._vector = np.zeros(VECTOR_SIZE, np.float32)  # the slowly changing part of the vector
+        self._vector = np.zeros(self.vector_size, np.float32)  # the slowly changing part of the vector
         self._vector[[2 + i for i in self.active]] = 1.0
         self._vector[28] = 1.0
         self._seen = 0 if not self.global_distances else (1 << N_SLOTS) - 1
         self._hide = np.ones(N_TREASURES, np.float32)  # 1 where a treasure's distance is hidden
+        if self.target_positions:  # (treasures 0-12, buff, goal) x (row, col) / (side - 1)
+            rows, cols = np.divmod(lay.slots[[*range(FIRST_TREASURE, N_SLOTS), BUFF, GOAL]], lay.width)
+            scale = [max(lay.height - 1, 1), max(lay.width - 1, 1)]
+            self._targets = (np.stack([rows, cols], axis=1) / scale).astype(np.float32)
         self._visit(self._cell)
         self._update_seen()
         return self._observation(), self._info({name: 0.0 for name in REWARD_WEIGHTS})
@@ -455,6 +467,9 @@ class TreasureHunt(Env):
         vector[32] = self._cooldown / self.flash_cooldown
         vector[33] = self._buff_left / self.buff_duration if self.buff_duration else 0.0
         vector[34] = (self.max_steps - self.t) / self.max_steps
+        if self.target_positions:  # a treasure's position shows where its distance does; the buff's while present
+            shown = np.append(1.0 - self._hide, (vector[28], 1.0))
+            vector[VECTOR_SIZE:] = (self._targets * shown[:, None]).ravel()
         mask = self._masks[ready].copy()
         if self.obs_mode == "flat":
             return np.concatenate((image.ravel(), vector, mask.astype(np.float32)))

@@ -276,6 +276,28 @@ def test_view_limited_distances_hide_treasures_never_seen():
     assert obs["vector"][15] == pytest.approx(3 / 24)  # and remembered
 
 
+def test_target_positions_give_where_each_present_treasure_the_buff_and_the_goal_are():
+    corridor = "############\n#S.......T.#\n#B......G..#\n############"
+    env = make(corridor, treasure_ids=[0], view=2, global_distances=False, buff_speed=1, target_positions=True)
+    assert env.observation_space["vector"].shape == (65,)
+    obs, _ = env.reset(seed=0)
+    positions = obs["vector"][35:].reshape(15, 2)
+    assert (positions[0] == 0).all()  # treasure 0 at (1, 9): not seen yet
+    assert positions[13] == pytest.approx([2 / 3, 1 / 11]) and positions[14] == pytest.approx([2 / 3, 8 / 11])
+    assert (positions[1:13] == 0).all()  # treasures not in this episode
+    for _ in range(6):
+        obs, *_ = env.step(E)
+    assert obs["vector"][35:37] == pytest.approx([1 / 3, 9 / 11])  # seen from (1, 7)
+    obs, *_ = env.step(E)  # picked up from (1, 8)
+    assert (obs["vector"][35:37] == 0).all()
+    assert make(target_positions=False).observation_space["vector"].shape == (35,)
+    flat = make(corridor, treasure_ids=[0], view=2, obs_mode="flat", target_positions=True)
+    assert flat.observation_space.shape == (4 * 5 * 5 + 65 + 16,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(gym.make("TreasureHunt-Small-v0", target_positions=True).unwrapped)
+
+
 # ---------------------------------------------------------------- rewards and score
 
 
