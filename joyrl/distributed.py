@@ -124,7 +124,7 @@ class RayTrainer(BaseTrainer):
         cfg, ray = self.cfg, self.ray
         worker_cfg = copy.deepcopy(cfg)
         worker_cfg.n_envs = cfg.envs_per_worker
-        actor = ray.remote(RolloutWorker).options(num_cpus=cfg.worker_cpus, max_restarts=-1, max_task_retries=0)
+        actor = ray.remote(RolloutWorker).options(**worker_options(cfg))
         started = time.perf_counter()
         self.workers = [actor.remote(worker_cfg, i, self.kind, cfg.n_workers) for i in range(cfg.n_workers)]
         self.sent_version = [-1] * cfg.n_workers
@@ -324,3 +324,13 @@ class RayTrainer(BaseTrainer):
         self.pending = {}
         if self.started_ray and self.ray.is_initialized():
             self.ray.shutdown()
+
+
+def worker_options(cfg: Any) -> dict[str, Any]:
+    """The workers' Ray actor options: their CPUs, restarted whenever they die, and nice 0 like the learner.
+
+    Ray starts its worker processes at nice 15, so any busy process on the machine (another run) would
+    starve them: measured with two other trainings on 2 cores, 146 env steps/s a worker instead of ~2,000.
+    """
+    niceness = {"env_vars": {"RAY_worker_niceness": "0"}}
+    return {"num_cpus": cfg.worker_cpus, "max_restarts": -1, "max_task_retries": 0, "runtime_env": niceness}

@@ -338,3 +338,16 @@ def test_the_greedy_policy_never_takes_an_illegal_action_on_treasure_hunt():
     assert illegal == 0
     assert 1 <= flashed < 100  # flashed when it could, moved during cooldowns
     run.env.close()
+
+
+@pytest.mark.parametrize("preset", ["TreasureHunt-Small-v0_PPO.yaml", "TreasureHunt-v0_PPO_ray.yaml"])
+def test_the_ppo_treasure_hunt_presets_train_on_the_dict_observation_and_record_the_score(cli, preset):
+    tiny = ["general_cfg.mp_backend=single", "general_cfg.n_workers=1", "general_cfg.max_env_steps=600"]
+    tiny += ["general_cfg.eval_per_episode=2", "general_cfg.online_eval_episode=1", "general_cfg.max_step=50"]
+    tiny += ["algo_cfg.n_envs=4", "algo_cfg.n_steps=16", "algo_cfg.batch_size=32", "algo_cfg.n_epochs=1"]
+    result = cli("--yaml", ROOT / "config" / "presets" / preset, *tiny)
+    assert result.code == 0, result.err
+    rows = read_csv(result.folder / "results" / "res.csv")
+    assert rows and all(float(row["score"]) >= 0 and row["collected"] != "" for row in rows)
+    assert "eval_score" in read_csv(result.folder / "results" / "eval.csv")[0]
+    assert (result.folder / "results" / "info_score.png").is_file()

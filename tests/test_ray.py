@@ -189,3 +189,18 @@ def test_play_modes_run_in_one_process_whatever_the_backend(dqn_ray_run, cli):
 def test_single_process_runs_refuse_several_workers(cli):
     result = cli(*TINY_DQN, "general_cfg.n_workers=2", SMALL_NET)
     assert result.code == 2 and "mp_backend ray" in result.err
+
+
+class NiceProbe:
+    def niceness(self) -> int:
+        return os.nice(0)
+
+
+def test_workers_run_at_the_learners_priority_not_rays_nice_15(local_ray):
+    from types import SimpleNamespace
+
+    from joyrl.distributed import worker_options
+
+    probe = ray.remote(NiceProbe).options(**worker_options(SimpleNamespace(worker_cpus=1.0))).remote()
+    assert ray.get(probe.niceness.remote()) == os.nice(0)
+    ray.kill(probe)
