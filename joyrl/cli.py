@@ -25,6 +25,7 @@ from joyrl.config import (
 from joyrl.envs import project_env_ids
 from joyrl.errors import JoyRLError
 from joyrl.runner import Run
+from joyrl.sweep import Sweep, parse_seeds
 
 # Shorthand flags and the key each one sets.
 SHORTHANDS = {
@@ -42,6 +43,7 @@ EPILOG = """examples:
   python main.py --mode test --load Train_CartPole-v1_DQN_20261123-101500   a run, with its own config.yaml
   python main.py --algo DQN --env Acrobot-v1 --seed 3 algo_cfg.lr=3e-4 general_cfg.max_env_steps=100000
   python main.py --env mypackage.envs:MyEnv-v0     your own env: importing mypackage.envs registers MyEnv-v0
+  python main.py --yaml config/presets/CartPole-v1_DQN.yaml --seeds 1 2 3 4 5 --jobs 2   a sweep, summarised
 """
 
 
@@ -70,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--load", metavar="PATH", help="general_cfg.load_path: a run folder or checkpoint; a run's own config.yaml is used"
     )
     parser.add_argument("--list", action="store_true", help="list the algorithms, presets and custom envs, and exit")
+    parser.add_argument("--seeds", nargs="*", metavar="N", help="train once per seed, in parallel processes (a sweep)")
+    parser.add_argument("--jobs", metavar="N", help="a sweep's seeds trained at once (default 1)")
+    parser.add_argument("--threshold", metavar="X", help="a sweep's solved level: env steps and seconds to reach it")
     parser.add_argument("overrides", nargs="*", metavar="section.key=value", help="any key, e.g. algo_cfg.lr=3e-4")
     return parser
 
@@ -105,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_intermixed_args(sys.argv[1:] if argv is None else argv)
         if args.list:
             return _list(args)
+        if args.seeds is not None:
+            return _sweep(args)
+        for flag in ("jobs", "threshold"):
+            if getattr(args, flag) is not None:
+                raise ConfigError(f"--{flag} belongs to a sweep: add --seeds, e.g. --seeds 1 2 3 --{flag} ...")
         cfg = _config(args)
         run = Run(cfg)
         run.prepare()
@@ -117,6 +127,32 @@ def main(argv: list[str] | None = None) -> int:
         return run.execute()
     except JoyRLError as error:
         return _report(error)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """``--seeds``: the configuration checked for every seed, then trained once per seed (joyrl/sweep.py)."""
+    # `--seeds 1 2 algo_cfg.lr=3e-4`: argparse hands the override to --seeds; it is an override
+    args.overrides += [text for text in args.seeds if "=" in text]
+    seeds = parse_seeds([text for text in args.seeds if "=" not in text])
+    if args.seed is not None:
+        raise ConfigError(f"--seed {args.seed} and --seeds: a sweep sets each run's seed; drop --seed")
+    try:
+        jobs = int(args.jobs or 1)
+        threshold = None if args.threshold is None else float(args.threshold)
+    except ValueError:
+        raise ConfigError(f"--jobs {args.jobs} / --threshold {args.threshold}: give a whole number and a number") from None
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: at least 1 seed must train at a time")
+    configs = [_config(argparse.Namespace(**{**vars(args), "seed": str(seed)})) for seed in seeds]
+    if configs[0].mode != "train":
+        raise ConfigError(f"--seeds trains once per seed; mode {configs[0].mode} plays one run: drop --seeds")
+    argv = [
+        item
+        for flag in ("yaml", "algo", "env", "mode", "load")
+        if getattr(args, flag) is not None
+        for item in (f"--{flag}", getattr(args, flag))
+    ]
+    return Sweep([*argv, *args.overrides], configs[0], seeds, jobs, threshold).run()
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -133,6 +133,31 @@ def plot_update_stats(results_dir: Path, title: str, show: bool = False, x: str 
     return path
 
 
+def plot_seed_curves(curves: list[tuple[np.ndarray, np.ndarray]], title: str, threshold: float | None, path: Path) -> Path | None:
+    """A sweep's ``curves.png``: each seed's evaluations faint, their IQM on a common grid with a 95% bootstrap band.
+
+    The grid spans the steps every seed reached; each seed is interpolated linearly between its evaluations.
+    """
+    if not curves:
+        return None
+    from joyrl import statistics as st
+
+    fig, ax = _subplots()
+    for i, (x, y) in enumerate(curves):
+        ax.plot(x, y, color="tab:blue", alpha=0.25, linewidth=0.9, label="each seed" if i == 0 else None)
+    grid = np.linspace(max(x[0] for x, _ in curves), min(x[-1] for x, _ in curves), 50)
+    stacked = np.array([np.interp(grid, x, y) for x, y in curves])  # (n_seeds, 50)
+    center = [st.iqm(stacked[:, i]) for i in range(grid.size)]
+    band = np.array([st.bootstrap_ci(st.iqm, stacked[:, i], n_samples=500) for i in range(grid.size)])
+    ax.plot(grid, center, color="tab:blue", linewidth=2, label=f"IQM of {len(curves)} seeds")
+    ax.fill_between(grid, band[:, 0], band[:, 1], color="tab:blue", alpha=0.2, linewidth=0, label="95% bootstrap CI")
+    if threshold is not None:
+        ax.axhline(threshold, color="tab:gray", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("greedy evaluation return")
+    return _finish(fig, ax, title, path, False)
+
+
 def _subplots():
     import matplotlib.pyplot as plt
 

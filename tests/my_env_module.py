@@ -1,6 +1,6 @@
 """A user's own env module: importing it registers two envs, as ``--env tests.my_env_module:ID`` expects.
 
-``StepInfo`` is a wrapper that puts numbers and text in ``info``. ``JoyRLTestCorridor-v0``: walk right along a 5-cell corridor (Box(1) / Discrete(2)); the episode
+``StepInfo`` puts numbers and text in ``info``; ``FailForSeed`` fails one seed of a sweep. ``JoyRLTestCorridor-v0``: walk right along a 5-cell corridor (Box(1) / Discrete(2)); the episode
 terminates at the right end, with a time limit of 20 steps. ``JoyRLTestEndless-v0``: the same
 observations and actions, registered without a time limit, and its episodes never end.
 """
@@ -56,3 +56,16 @@ class StepInfo(gym.Wrapper):
         observation, reward, terminated, truncated, info = self.env.step(action)
         self.steps += 1
         return observation, reward, terminated, truncated, {**info, "steps": self.steps, "long": self.steps >= 15, "name": "x"}
+
+
+class FailForSeed(gym.Wrapper):
+    """Raises at a reset seeded ``seed``: one seed of a sweep fails, the others run."""
+
+    def __init__(self, env: gym.Env, seed: int) -> None:
+        super().__init__(env)
+        self.failing_seed = seed
+
+    def reset(self, **kwargs):
+        if kwargs.get("seed") == self.failing_seed:
+            raise RuntimeError(f"this env fails for seed {self.failing_seed}")
+        return self.env.reset(**kwargs)
