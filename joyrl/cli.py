@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import gymnasium as gym
 
 from joyrl import paths
+from joyrl.compare import compare
 from joyrl.config import (
     PRESETS_DIR,
     Config,
@@ -21,6 +22,7 @@ from joyrl.config import (
     parse_override,
     read_yaml,
     resolve,
+    tasks_dir_path,
 )
 from joyrl.envs import project_env_ids
 from joyrl.errors import JoyRLError
@@ -44,6 +46,7 @@ EPILOG = """examples:
   python main.py --algo DQN --env Acrobot-v1 --seed 3 algo_cfg.lr=3e-4 general_cfg.max_env_steps=100000
   python main.py --env mypackage.envs:MyEnv-v0     your own env: importing mypackage.envs registers MyEnv-v0
   python main.py --yaml config/presets/CartPole-v1_DQN.yaml --seeds 1 2 3 4 5 --jobs 2   a sweep, summarised
+  python main.py --compare tasks/Sweep_CartPole-v1_DQN_<time> tasks/Sweep_CartPole-v1_PPO_<time>
 """
 
 
@@ -73,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--list", action="store_true", help="list the algorithms, presets and custom envs, and exit")
     parser.add_argument("--seeds", nargs="*", metavar="N", help="train once per seed, in parallel processes (a sweep)")
+    parser.add_argument("--compare", nargs="*", metavar="FOLDER", help="runs or sweeps on one env: one figure and table")
     parser.add_argument("--jobs", metavar="N", help="a sweep's seeds trained at once (default 1)")
     parser.add_argument("--threshold", metavar="X", help="a sweep's solved level: env steps and seconds to reach it")
     parser.add_argument("overrides", nargs="*", metavar="section.key=value", help="any key, e.g. algo_cfg.lr=3e-4")
@@ -110,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_intermixed_args(sys.argv[1:] if argv is None else argv)
         if args.list:
             return _list(args)
+        if args.compare is not None:
+            return _compare(args)
         if args.seeds is not None:
             return _sweep(args)
         for flag in ("jobs", "threshold"):
@@ -127,6 +133,21 @@ def main(argv: list[str] | None = None) -> int:
         return run.execute()
     except JoyRLError as error:
         return _report(error)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """``--compare``: the comparison folder of runs and sweeps (joyrl/compare.py), under ``general_cfg.tasks_dir``."""
+    texts = [text for text in args.compare if "=" not in text]
+    overrides = [parse_override(text) for text in [*args.overrides, *(t for t in args.compare if "=" in t)]]
+    tasks_dir = next((value for section, key, value in overrides if (section, key) == ("general_cfg", "tasks_dir")), None)
+    others = [f"--{flag}" for flag in (*SHORTHANDS, "yaml", "seeds") if getattr(args, flag) is not None]
+    others += [f"{section}.{key}" for section, key, _ in overrides if (section, key) != ("general_cfg", "tasks_dir")]
+    if others:
+        raise ConfigError(f"--compare reads finished folders and takes no {' '.join(others)}; give only the folders")
+    folder = compare(texts, tasks_dir_path(tasks_dir))
+    sys.stdout.write((folder / "compare.md").read_text(encoding="utf-8"))
+    sys.stdout.write(f"\ncomparison: {folder / 'compare.md'}, figure {folder / 'compare.png'}\n")
+    return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:

@@ -39,6 +39,14 @@ def read_columns(path: Path) -> dict[str, np.ndarray]:
     return columns
 
 
+def evaluation_curve(results_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """A run's greedy evaluations from its eval.csv: (env steps, or updates offline; means); None without any."""
+    columns = read_columns(results_dir / "eval.csv")
+    if "eval_mean" not in columns:
+        return None
+    return columns["env_steps" if "env_steps" in columns else "updates"], columns["eval_mean"]
+
+
 def plot_training(results_dir: Path, title: str, show: bool = False) -> Path | None:
     """``rewards.png``: episode returns against env steps, with online evaluations overlaid (mean ± std)."""
     return _plot_curve(results_dir, title, "reward", "eval_mean", "episode return", results_dir / "rewards.png", show)
@@ -133,27 +141,34 @@ def plot_update_stats(results_dir: Path, title: str, show: bool = False, x: str 
     return path
 
 
-def plot_seed_curves(curves: list[tuple[np.ndarray, np.ndarray]], title: str, threshold: float | None, path: Path) -> Path | None:
-    """A sweep's ``curves.png``: each seed's evaluations faint, their IQM on a common grid with a 95% bootstrap band.
+def plot_seed_curves(
+    groups: dict[str, list[tuple[np.ndarray, np.ndarray]]], title: str, threshold: float | None, path: Path
+) -> Path | None:
+    """Evaluations of seeds, by group (a sweep, or each algorithm compared): each seed faint, the group's IQM
+    on a common grid with its 95% bootstrap band.
 
-    The grid spans the steps every seed reached; each seed is interpolated linearly between its evaluations.
+    A group's grid spans the steps every one of its seeds reached; each seed is interpolated linearly
+    between its evaluations.
     """
-    if not curves:
+    groups = {label: curves for label, curves in groups.items() if curves}
+    if not groups:
         return None
     from joyrl import statistics as st
 
     fig, ax = _subplots()
-    for i, (x, y) in enumerate(curves):
-        ax.plot(x, y, color="tab:blue", alpha=0.25, linewidth=0.9, label="each seed" if i == 0 else None)
-    grid = np.linspace(max(x[0] for x, _ in curves), min(x[-1] for x, _ in curves), 50)
-    stacked = np.array([np.interp(grid, x, y) for x, y in curves])  # (n_seeds, 50)
-    center = [st.iqm(stacked[:, i]) for i in range(grid.size)]
-    band = np.array([st.bootstrap_ci(st.iqm, stacked[:, i], n_samples=500) for i in range(grid.size)])
-    ax.plot(grid, center, color="tab:blue", linewidth=2, label=f"IQM of {len(curves)} seeds")
-    ax.fill_between(grid, band[:, 0], band[:, 1], color="tab:blue", alpha=0.2, linewidth=0, label="95% bootstrap CI")
+    for number, (label, curves) in enumerate(groups.items()):
+        colour = f"C{number % 10}"
+        for x, y in curves:
+            ax.plot(x, y, color=colour, alpha=0.2, linewidth=0.8)
+        grid = np.linspace(max(x[0] for x, _ in curves), min(x[-1] for x, _ in curves), 50)
+        stacked = np.array([np.interp(grid, x, y) for x, y in curves])  # (n_seeds, 50)
+        center = [st.iqm(stacked[:, i]) for i in range(grid.size)]
+        band = np.array([st.bootstrap_ci(st.iqm, stacked[:, i], n_samples=500) for i in range(grid.size)])
+        ax.plot(grid, center, color=colour, linewidth=2, label=f"{label}: IQM of {len(curves)} seeds (faint: each)")
+        ax.fill_between(grid, band[:, 0], band[:, 1], color=colour, alpha=0.2, linewidth=0)
     if threshold is not None:
         ax.axhline(threshold, color="tab:gray", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
-    ax.set_xlabel("environment steps")
+    ax.set_xlabel("environment steps (bands: 95% bootstrap CI of the IQM)")
     ax.set_ylabel("greedy evaluation return")
     return _finish(fig, ax, title, path, False)
 

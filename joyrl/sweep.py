@@ -30,7 +30,7 @@ from joyrl import statistics as st
 from joyrl.errors import ConfigError
 from joyrl.interrupts import signal_handlers
 from joyrl.logs import CSVRecorder, get_logger, read_csv_rows
-from joyrl.plots import plot_seed_curves
+from joyrl.plots import evaluation_curve, plot_seed_curves
 
 PROGRESS_EVERY_S = 15.0  # a progress line per running seed at most this often
 SUMMARY_COLUMNS = [
@@ -227,7 +227,8 @@ class Sweep:
         for line in aggregates[2:]:
             self.logger.info(f"summary: {line.strip('| ').replace(' | ', ': ', 1)}")
         title = f"{self.cfg.algo_name} on {self.cfg.id}, {len(self.seeds)} seeds"
-        figure = plot_seed_curves(seed_curves(self.seeds), title, self.threshold, self.folder / "curves.png")
+        curves = {self.cfg.algo_name: seed_curves(self.seeds)}
+        figure = plot_seed_curves(curves, title, self.threshold, self.folder / "curves.png")
         self.logger.info(f"summary: {self.folder / 'summary.md'}" + (f", figure {figure}" if figure else ""))
 
 
@@ -248,13 +249,8 @@ def _median_of_runs(scores: np.ndarray) -> float:
 
 def seed_curves(seeds: list[SeedRun]) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each seed's evaluations: (env steps, or updates offline; greedy evaluation means)."""
-    curves = []
-    for run in seeds:
-        evals = run.rows("eval.csv")
-        if evals:
-            x = np.array([float(e.get("env_steps") or e.get("updates") or 0) for e in evals])
-            curves.append((x, np.array([float(e["eval_mean"]) for e in evals])))
-    return curves
+    folders = [run.run_folder() for run in seeds]
+    return [curve for folder in folders if folder is not None and (curve := evaluation_curve(folder / "results"))]
 
 
 def _cell(value: Any) -> str:

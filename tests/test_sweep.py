@@ -86,3 +86,39 @@ def test_ctrl_c_stops_every_seed_with_its_checkpoint_and_writes_the_summary(tmp_
         assert (run / "models" / "last.pt").is_file()
     assert [row["status"] for row in read_csv(folder / "summary.csv")] == ["stopped", "stopped"]
     assert "SIGINT: stopping every seed" in err
+
+
+# ------------------------------------------------------------------ --compare
+
+
+def test_compare_puts_runs_and_sweeps_of_one_env_in_one_figure_and_table(cli, tmp_path, dqn_run):
+    assert cli(*TINY, "--seeds", "2", "3").code == 0
+    sweep = sweep_folder(tmp_path)
+    result = cli("--compare", dqn_run, sweep)
+    assert result.code == 0
+    (out,) = tmp_path.glob("Compare_CartPole-v1_*")
+    rows = read_csv(out / "compare.csv")
+    assert [row["seeds"] for row in rows] == ["1", "2"]
+    assert rows[0]["group"] == f"DQN ({dqn_run.name})" and rows[1]["group"] == f"DQN ({sweep.name})"  # same algorithm
+    finals = [float(read_csv(run / "results" / "eval.csv")[-1]["eval_mean"]) for run in sorted(sweep.glob("seed_*/Train_*"))]
+    assert float(rows[1]["final_mean"]) == pytest.approx(sum(finals) / 2, abs=0.01)
+    table = (out / "compare.md").read_text()
+    cells = [line.split(" | ") for line in table.splitlines() if line.startswith("| DQN (")][-2:]
+    forward, backward = float(cells[0][2].split()[0]), float(cells[1][1].split()[0])
+    assert forward + backward == pytest.approx(1.0)  # P(A > B) + P(B > A) = 1
+    assert (out / "compare.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("case", ["other env", "not a run", "one folder", "missing", "extra keys"])
+def test_compare_refuses_what_it_cannot_compare_in_one_line(cli, tmp_path, dqn_run, qlearning_run, case):
+    args = {
+        "other env": ([dqn_run, qlearning_run], "is on CartPole-v1 but"),
+        "not a run": ([dqn_run, tmp_path], "not a training run"),
+        "one folder": ([dqn_run], "at least two"),
+        "missing": ([dqn_run, tmp_path / "nope"], "no such folder"),
+        "extra keys": ([dqn_run, dqn_run, "algo_cfg.lr=1"], "takes no algo_cfg.lr"),
+    }[case]
+    result = cli("--compare", *args[0])
+    assert result.code == 2
+    assert args[1] in result.err and len(result.err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("Compare_*"))
