@@ -1,5 +1,6 @@
 """General settings: what to run, for how long, and what to keep (the ``general_cfg`` section)."""
 
+import importlib.util
 from typing import Annotated, Literal
 
 from joyrl.validation import at_least, at_least_or_unlimited, between, greater_than
@@ -39,6 +40,7 @@ class GeneralConfig:
     render_fps: Annotated[int, at_least(1)] | None = None  # GIF frames per second; None = the env's own (its metadata), else 30
     tasks_dir: str = "tasks"  # where run folders are created; relative paths start at the project root
     save_fig: bool = True  # write learning-curve PNGs to results/
+    tensorboard: bool = False  # train: also write every CSV scalar to tb/ (pip install -r requirements-tensorboard.txt)
     show_fig: bool = False  # also open the figures in a window (needs a display)
     torch_threads: Annotated[int, between(0, 512)] = 1  # torch CPU threads; 1 is fastest for small networks, 0 = torch's default
     mp_backend: Literal["single", "ray"] = "single"  # train mode: one process, or rollout workers on Ray feeding this one
@@ -69,6 +71,8 @@ class GeneralConfig:
         if clashes or len(set(cfg.info_keys)) != len(cfg.info_keys):
             problem = f"{', '.join(clashes)} would overwrite a column of res.csv or eval.csv" if clashes else "has duplicates"
             raise ValueError(f"info_keys {cfg.info_keys}: {problem}; name each info entry once")
+        if cfg.tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise ValueError("tensorboard is true but the package is missing: pip install -r requirements-tensorboard.txt")
         if cfg.max_episode == -1 and cfg.max_env_steps == -1:
             raise ValueError("max_episode and max_env_steps are both -1, so the run would never end; set one")
         if cfg.mode in ("test", "render", "collect") and not cfg.load_path:

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -82,6 +83,7 @@ class CSVRecorder:
         self.columns = columns
         self._file: TextIO | None = None
         self._writer: csv.DictWriter | None = None
+        self.mirror: Callable[[dict[str, Any]], None] | None = None  # also given each row (TensorBoard)
 
     def write(self, row: dict[str, Any]) -> None:
         if self._writer is None:
@@ -92,6 +94,8 @@ class CSVRecorder:
         assert self._file is not None and self.columns is not None  # opened and fixed with the writer
         self._writer.writerow({key: _cell(row.get(key, "")) for key in self.columns})
         self._file.flush()
+        if self.mirror is not None:
+            self.mirror(row)
 
     def close(self) -> None:
         if self._file is not None:

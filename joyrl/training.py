@@ -23,6 +23,7 @@ from joyrl.interrupts import Interrupted, StopRequests, signal_handlers
 from joyrl.logs import CSVRecorder
 from joyrl.recorders import ConsoleLog, EpisodeCSV, InfoValues, Progress, StatsCSV, plot_run, res_columns
 from joyrl.resume import continue_run, copy_earlier_results
+from joyrl.tensorboard import TensorBoardScalars
 
 if TYPE_CHECKING:
     from joyrl.runner import Run
@@ -59,10 +60,15 @@ class Training:
         self.checkpoints = RunCheckpoints(run.folder, cfg, run.agent, run.trainer, run.counters, run.env, self.eval_env)
         self.progress: Progress | None = None
         self.failures = EnvFailures(cfg.max_env_failures, self.logger)
+        self.tensorboard: TensorBoardScalars | None = None  # general_cfg.tensorboard: the CSVs' rows also go to tb/
 
     def run_all(self) -> int:
         """Train until the budget is spent or something stops it; returns the exit code."""
         run, counters = self.run, self.run.counters
+        if self.cfg.tensorboard:
+            self.tensorboard = TensorBoardScalars(run.folder / "tb")
+            for prefix, recorder in (("train", self.res_csv), ("eval", self.eval_csv), ("stats", self.stats_csv)):
+                recorder.mirror = self.tensorboard.mirror(prefix)
         if run.checkpoint is not None:
             self.start_from_checkpoint()
         counters.start_clock()
@@ -182,6 +188,8 @@ class Training:
             self.write_safely("models/last.pt", lambda: self.checkpoints.save("last", final=True))
         for recorder in (self.res_csv, self.eval_csv, self.stats_csv):
             self.write_safely(str(recorder.path), recorder.close)
+        if self.tensorboard is not None:
+            self.write_safely("tb/", self.tensorboard.close)
         self.write_safely("the GIF or trajectories", run.finish_media)
         self.write_safely("the figures", self.plot)
 
