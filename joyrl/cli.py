@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import gymnasium as gym
@@ -28,6 +30,7 @@ from joyrl.envs import project_env_ids
 from joyrl.errors import JoyRLError
 from joyrl.runner import Run
 from joyrl.sweep import Sweep, parse_seeds
+from joyrl.tune import Study, as_override, check_space, read_tune_space
 
 # Shorthand flags and the key each one sets.
 SHORTHANDS = {
@@ -47,6 +50,7 @@ EPILOG = """examples:
   python main.py --env mypackage.envs:MyEnv-v0     your own env: importing mypackage.envs registers MyEnv-v0
   python main.py --yaml config/presets/CartPole-v1_DQN.yaml --seeds 1 2 3 4 5 --jobs 2   a sweep, summarised
   python main.py --compare tasks/Sweep_CartPole-v1_DQN_<time> tasks/Sweep_CartPole-v1_PPO_<time>
+  python main.py --yaml config/presets/CartPole-v1_DQN_tune.yaml --tune 20    Optuna over its tune_space
 """
 
 
@@ -77,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--list", action="store_true", help="list the algorithms, presets and custom envs, and exit")
     parser.add_argument("--seeds", nargs="*", metavar="N", help="train once per seed, in parallel processes (a sweep)")
     parser.add_argument("--compare", nargs="*", metavar="FOLDER", help="runs or sweeps on one env: one figure and table")
+    parser.add_argument("--tune", metavar="N", help="N Optuna trials over the --yaml file's tune_space")
+    parser.add_argument("--study", metavar="FOLDER", help="with --tune: add the trials to this Tune_ folder's study")
     parser.add_argument("--jobs", metavar="N", help="a sweep's seeds trained at once (default 1)")
     parser.add_argument("--threshold", metavar="X", help="a sweep's solved level: env steps and seconds to reach it")
     parser.add_argument("overrides", nargs="*", metavar="section.key=value", help="any key, e.g. algo_cfg.lr=3e-4")
@@ -116,9 +122,11 @@ def main(argv: list[str] | None = None) -> int:
             return _list(args)
         if args.compare is not None:
             return _compare(args)
+        if args.tune is not None:
+            return _tune(args)
         if args.seeds is not None:
             return _sweep(args)
-        for flag in ("jobs", "threshold"):
+        for flag in ("jobs", "threshold", "study"):
             if getattr(args, flag) is not None:
                 raise ConfigError(f"--{flag} belongs to a sweep: add --seeds, e.g. --seeds 1 2 3 --{flag} ...")
         cfg = _config(args)
@@ -148,6 +156,35 @@ def _compare(args: argparse.Namespace) -> int:
     sys.stdout.write((folder / "compare.md").read_text(encoding="utf-8"))
     sys.stdout.write(f"\ncomparison: {folder / 'compare.md'}, figure {folder / 'compare.png'}\n")
     return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    """``--tune N``: an Optuna study over the YAML's tune_space (joyrl/tune.py), every entry checked first."""
+    try:
+        n_trials = int(args.tune)
+    except ValueError:
+        raise ConfigError(f"--tune {args.tune}: give a number of trials, e.g. --tune 20") from None
+    if n_trials < 1:
+        raise ConfigError(f"--tune {n_trials}: at least 1 trial")
+    if args.seeds is not None:
+        raise ConfigError("--tune and --seeds: tune first, then run the best preset (best.yaml) with --seeds")
+    cfg = _config(args)
+    space = read_tune_space(args.yaml)
+    if cfg.mode != "train" or not cfg.online_eval:
+        raise ConfigError("--tune scores each trial by its online evaluations: mode train with online_eval: true")
+
+    def make_config(extra: list[str]) -> Config:
+        return _config(argparse.Namespace(**{**vars(args), "overrides": [*args.overrides, *extra]}))
+
+    check_space(space, cfg, lambda values: make_config([as_override(name, value) for name, value in values.items()]))
+    folder = None
+    if args.study is not None:
+        folder = Path(args.study).expanduser()
+        if not (folder / "study.db").is_file():
+            raise ConfigError(f"--study {args.study}: no study.db there; give a Tune_ folder made by --tune")
+    if importlib.util.find_spec("optuna") is None:
+        raise ConfigError("--tune needs Optuna: pip install -r requirements-tune.txt")
+    return Study(cfg, space, make_config, folder).optimize(n_trials)
 
 
 def _sweep(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from joyrl.errors import ConfigError
 from joyrl.validation import InvalidValue, coerce, load_yaml
 
 SECTIONS = ("general_cfg", "algo_cfg", "env_cfg")
+TUNE_SECTION = "tune_space"  # a YAML file's search space for --tune
 PRESETS_DIR = paths.ROOT / "config" / "presets"
 # What a loaded run brings besides its whole algo_cfg and env_cfg: the rest of general_cfg is this run's.
 RUN_GENERAL_KEYS = ("algo_name", "env_name", "max_step", "info_keys")
@@ -148,6 +149,7 @@ def read_yaml(path: str | Path) -> dict[str, dict[str, Any]]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with sections {', '.join(SECTIONS)}")
+    data.pop(TUNE_SECTION, None)  # read by --tune (joyrl/tune.py), not a section of the configuration
     for section, content in data.items():
         if section not in SECTIONS:
             close = difflib.get_close_matches(str(section), SECTIONS, n=1)

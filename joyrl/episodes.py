@@ -75,6 +75,9 @@ class Listener:
     def on_loop_end(self, counters: Counters, stopped: bool) -> None:
         """When the loop ends normally: the budget spent (``stopped`` False) or a stop asked for (True)."""
 
+    def on_evaluation(self, counters: Counters, scores: dict[str, float]) -> None:
+        """After each online evaluation, for the listeners a run adds (``Run.extra_listeners``: a tuning trial's pruning)."""
+
 
 class EnvFailures:
     """Counts env failures in a row over training and evaluation; too many end the run."""

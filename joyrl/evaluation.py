@@ -69,6 +69,7 @@ class OnlineEvaluation(Listener):
         self.failures = failures
         self.logger = logger
         self.last_episode: int | None = None  # the episode of the last evaluation
+        self.observers: list[Listener] = []  # told each evaluation's scores (on_evaluation)
 
     def on_episode(self, event: EpisodeEvent) -> None:
         if event.counters.episode % self.cfg.eval_per_episode == 0:
@@ -105,6 +106,8 @@ class OnlineEvaluation(Listener):
             f"eval   | {position} | return {scores['eval_mean']:.2f} ± {scores['eval_std']:.2f}{values} "
             f"over {cfg.online_eval_episode} episodes{note}"
         )
+        for observer in self.observers:
+            observer.on_evaluation(counters, scores)
         if cfg.stop_at_eval is not None and scores["eval_mean"] >= cfg.stop_at_eval:
             self.wants_stop = True
             self.logger.info(f"the evaluation reached stop_at_eval ({cfg.stop_at_eval:g}): training ends here")

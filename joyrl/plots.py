@@ -173,6 +173,22 @@ def plot_seed_curves(
     return _finish(fig, ax, title, path, False)
 
 
+def plot_bars(values: dict[str, float], title: str, path: Path) -> Path:
+    """A horizontal bar per name (a tuning study's key importances), the largest on top."""
+    fig, ax = _subplots()
+    names = list(values)[::-1]
+    ax.barh(names, [values[name] for name in names], color="tab:blue")
+    ax.set_xlabel("importance")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    fig.savefig(path)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
 def _subplots():
     import matplotlib.pyplot as plt
 

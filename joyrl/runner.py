@@ -22,7 +22,7 @@ from joyrl.counters import Counters
 from joyrl.datasets import fill_memory, offline_dataset
 from joyrl.distributed import RayTrainer
 from joyrl.envs import check_spaces, default_cap, env_display_name, env_info, make_env
-from joyrl.episodes import Budget
+from joyrl.episodes import Budget, Listener
 from joyrl.errors import ConfigError, JoyRLError
 from joyrl.interrupts import raise_interrupted, signal_handlers
 from joyrl.logs import close_logger, get_logger
@@ -46,6 +46,7 @@ class Run:
         self.counters = Counters()
         self.frames: FrameRecorder | None = None
         self.trajectories: TrajectoryWriter | None = None
+        self.extra_listeners: list[Listener] = []  # training: listeners besides the run's own (a tuning trial's pruning)
 
     def prepare(self) -> None:
         """Build everything and check every input; creates no file."""

@@ -117,7 +117,9 @@ class Training:
         evaluation = self.online_evaluation()
         if evaluation is not None:
             listeners.append(evaluation)
+            evaluation.observers = list(run.extra_listeners)
         listeners.append(PeriodicCheckpoints(self.checkpoints, cfg.model_save_fre))
+        listeners += run.extra_listeners
         budget = Budget(cfg.max_episode, cfg.max_env_steps)
         return EpisodeLoop(self.training_episode(), "training", run.counters, budget, self.failures, listeners)
 

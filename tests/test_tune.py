@@ -1,0 +1,108 @@
+"""--tune: an Optuna study over a YAML's tune_space, each entry checked first; pruning, resuming, the best preset."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from joyrl.cli import config_from_args
+from joyrl.tune import TrialPruning
+from tests.helpers import read_csv, write_yaml
+
+pytest.importorskip("optuna")
+
+BASE = {
+    "general_cfg": {
+        "algo_name": "DQN",
+        "max_env_steps": 400,
+        "eval_per_episode": 5,
+        "online_eval_episode": 2,
+        "save_fig": False,
+    },
+    "algo_cfg": {
+        "value_layers": [{"layer_type": "linear", "layer_size": [16], "activation": "relu"}],
+        "learning_starts": 50,
+        "train_freq": 4,
+        "gradient_steps": 1,
+        "buffer_size": 1000,
+        "batch_size": 32,
+    },
+    "env_cfg": {"id": "CartPole-v1"},
+}
+SPACE = {
+    "algo_cfg.lr": {"low": 1.0e-4, "high": 1.0e-2, "log": True},
+    "algo_cfg.target_update": {"low": 10, "high": 200},
+    "algo_cfg.gamma": {"choices": [0.9, 0.99]},
+}
+
+
+def tune_yaml(tmp_path, space=SPACE):
+    return write_yaml(tmp_path / "tune.yaml", {**BASE, "tune_space": space})
+
+
+def test_a_study_runs_its_trials_writes_the_best_preset_and_resumes(cli, tmp_path):
+    result = cli("--yaml", tune_yaml(tmp_path), "--tune", "3")
+    assert result.code == 0
+    (study,) = tmp_path.glob("Tune_CartPole-v1_DQN_*")
+    trials = read_csv(study / "trials.csv")
+    assert [row["state"] for row in trials] == ["COMPLETE"] * 3
+    assert {row["algo_cfg.gamma"] for row in trials} <= {"0.9", "0.99"}
+    assert all(10 <= int(row["algo_cfg.target_update"]) <= 200 for row in trials)
+    best = max(trials, key=lambda row: float(row["value"]))
+    preset = config_from_args(["--yaml", str(study / "best.yaml")])
+    assert preset.target_update == int(best["algo_cfg.target_update"])
+    assert preset.lr == pytest.approx(float(best["algo_cfg.lr"]), rel=1e-5)
+    assert preset.max_env_steps == 400 and preset.tasks_dir == "tasks"  # the base config, without the study's trials folder
+    assert (study / "importance.png").read_bytes().startswith(b"\x89PNG")
+    assert cli("--yaml", tune_yaml(tmp_path), "--tune", "2", "--study", study).code == 0
+    assert len(read_csv(study / "trials.csv")) == 5 and len(list(tmp_path.glob("Tune_*"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ({"algo_cfg.lrr": {"low": 1, "high": 2}}, "tune_space.algo_cfg.lrr: not a key"),
+        ({"lr": {"low": 1, "high": 2}}, "write section.key"),
+        ({"algo_cfg.target_update": {"low": 1.5, "high": 20}}, "low and high must be ints"),
+        ({"algo_cfg.lr": {"low": 0.1, "high": 0.01}}, "low < high"),
+        ({"algo_cfg.lr": {"low": 0.0, "high": 0.01, "log": True}}, "a log range needs low > 0"),
+        ({"algo_cfg.lr": {"choices": []}}, "choices must be a non-empty list"),
+        ({"algo_cfg.lr": {"choices": [0.001, -1]}}, "the value -1 is refused"),
+        ({"general_cfg.device": {"low": 0, "high": 1}}, "is not a number"),
+        ({"algo_cfg.lr": {"min": 0, "max": 1}}, "give {low: .., high: ..}"),
+    ],
+)
+def test_a_bad_search_space_entry_is_one_line_before_any_trial(cli, tmp_path, space, message):
+    result = cli("--yaml", tune_yaml(tmp_path, space), "--tune", "2")
+    assert result.code == 2
+    assert message in result.err and len(result.err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("Tune_*"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tune", "0"], "at least 1 trial"),
+        (["--tune", "x"], "give a number of trials"),
+        (["--tune", "2", "--seeds", "1"], "tune first"),
+    ],
+)
+def test_bad_tune_arguments_are_one_line(cli, tmp_path, args, message):
+    result = cli("--yaml", tune_yaml(tmp_path), *args)
+    assert result.code == 2 and message in result.err
+
+
+def test_a_yaml_without_a_search_space_cannot_be_tuned_but_one_with_it_trains_as_usual(cli, tmp_path):
+    plain = write_yaml(tmp_path / "plain.yaml", BASE)
+    result = cli("--yaml", plain, "--tune", "2")
+    assert result.code == 2 and "needs a tune_space section" in result.err
+    assert cli("--yaml", tune_yaml(tmp_path)).code == 0  # without --tune the tune_space is not read
+
+
+def test_pruning_reports_each_evaluation_and_stops_the_run_when_the_pruner_says_so():
+    reports = []
+    trial = SimpleNamespace(report=lambda value, step: reports.append((value, step)), should_prune=lambda: len(reports) >= 2)
+    pruning = TrialPruning(trial)
+    pruning.on_evaluation(SimpleNamespace(env_steps=100), {"eval_mean": 9.0})
+    assert not pruning.wants_stop
+    pruning.on_evaluation(SimpleNamespace(env_steps=200), {"eval_mean": 12.0})
+    assert reports == [(9.0, 100), (12.0, 200)] and pruning.wants_stop and pruning.pruned
