@@ -3,8 +3,8 @@
     python benchmarks/benchmark.py --yaml config/presets/CartPole-v1_DQN.yaml \
         --seeds 1 2 3 4 5 --threshold 475 --within 50000 --jobs 2
 
-Each seed runs ``python main.py`` in its own process (``--jobs`` at a time, one torch
-thread each) under ``benchmarks/runs/<name>/``. From each run's ``eval.csv`` and
+The seeds run as one sweep, ``python main.py --yaml X --seeds ... --jobs N`` (each seed its own
+process, one torch thread each), under ``benchmarks/runs/<name>/``. From each run's ``eval.csv`` and
 ``res.csv`` it reads the env steps and seconds to the first greedy evaluation mean
 at or above the threshold, the final and best evaluation, and env steps per second;
 ``--metric eval_<key>`` reads an ``info_keys`` value's evaluation mean instead of the return
@@ -22,11 +22,14 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from joyrl import statistics as st  # noqa: E402
+
 RUNS_DIR = ROOT / "benchmarks" / "runs"
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 README = ROOT / "README.md"
@@ -53,31 +56,28 @@ def read_rows(path: Path) -> list[dict[str, float]]:
         return [{key: float(value) for key, value in row.items() if value not in ("", None)} for row in csv.DictReader(file)]
 
 
-def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float | str]:
-    """Train one seed (and test its last checkpoint when asked); return its figures."""
-    tasks_dir = RUNS_DIR / name / f"seed_{seed}"
-    command = [
-        sys.executable,
-        "main.py",
-        "--yaml",
-        args.yaml,
-        "--seed",
-        str(seed),
-        f"general_cfg.tasks_dir={tasks_dir}",
-        *([f"general_cfg.stop_at_eval={args.threshold}"] if args.stop_at_threshold else []),
-        *args.set,
-    ]
-    log = tasks_dir.with_suffix(".log")
-    runs = sorted(tasks_dir.glob("Train_*"))
-    code = 0
-    if not (args.reuse and runs):
-        tasks_dir.mkdir(parents=True, exist_ok=True)
-        with open(log, "w", encoding="utf-8") as out:
-            code = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
-        runs = sorted(tasks_dir.glob("Train_*"))
-    if code != 0 or not runs:
-        raise SystemExit(f"seed {seed} failed (exit {code}); see {log}")
-    run = runs[-1]
+def run_sweep(args: argparse.Namespace, name: str) -> dict[int, Path]:
+    """Train the seeds as one sweep (``python main.py --seeds ... --jobs N``) under ``benchmarks/runs/<name>/``;
+    each seed's run folder. ``--reuse`` takes the newest sweep there instead (or an older seed_N/ layout)."""
+    tasks_dir = RUNS_DIR / name
+    sweeps = sorted(tasks_dir.glob("Sweep_*"))
+    if not (args.reuse and (sweeps or list(tasks_dir.glob("seed_*")))):
+        command = [sys.executable, "main.py", "--yaml", args.yaml, "--seeds", *map(str, args.seeds), "--jobs", str(args.jobs)]
+        command += ["--threshold", str(args.threshold), f"general_cfg.tasks_dir={tasks_dir}", *args.set]
+        command += [f"general_cfg.stop_at_eval={args.threshold}"] if args.stop_at_threshold else []
+        subprocess.run(command, cwd=ROOT, check=False)  # a seed that failed is in the sweep's log; checked below
+        sweeps = sorted(tasks_dir.glob("Sweep_*"))
+    runs = {}
+    for seed in args.seeds:
+        found = sorted(((sweeps[-1] if sweeps else tasks_dir) / f"seed_{seed}").glob("Train_*"))
+        if not found:
+            raise SystemExit(f"seed {seed} has no run under {tasks_dir}; see the sweep's sweep.log")
+        runs[seed] = found[-1]
+    return runs
+
+
+def seed_figures(args: argparse.Namespace, seed: int, run: Path) -> dict[str, float | str]:
+    """One seed's figures from its run folder (and its test of models/last.pt, when asked)."""
     evals, episodes = read_rows(run / "results" / "eval.csv"), read_rows(run / "results" / "res.csv")
     reached = next((row for row in evals if row[args.metric] >= args.threshold), None)
     # an offline run (general_cfg.dataset) has no training episodes: its steps are updates, read from eval.csv
@@ -95,7 +95,7 @@ def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float 
         "test_return": "",
         "unit": "updates" if step == "updates" else "env steps",
     }
-    test_dir = tasks_dir / "test"
+    test_dir = run.parent / "test"
     if args.test_episodes and not (args.reuse and list(test_dir.glob("Test_*"))):
         test = [
             sys.executable,
@@ -110,7 +110,7 @@ def run_seed(args: argparse.Namespace, name: str, seed: int) -> dict[str, float 
             f"general_cfg.tasks_dir={test_dir}",
             "general_cfg.save_fig=false",
         ]
-        with open(log, "a", encoding="utf-8") as out:
+        with open(run.parent / "test.log", "w", encoding="utf-8") as out:
             subprocess.run(test, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=True)
     if args.test_episodes:
         column = "reward" if args.metric == "eval_mean" else args.metric.removeprefix("eval_")
@@ -131,6 +131,8 @@ def summarise(args: argparse.Namespace, name: str, rows: list[dict]) -> dict[str
         return f"{statistics.median(values):,.{digits}f}" if values else "–"
 
     spread = f"{statistics.fmean(finals):.4g} ± {statistics.pstdev(finals):.2g}" if finals else "–"
+    low, high = st.bootstrap_ci(st.iqm, finals) if finals else (0.0, 0.0)
+    iqm = f"{st.iqm(finals):.4g} [{low:.4g}, {high:.4g}]" if finals else "–"
     return {
         "benchmark": name,
         "yaml": args.yaml,
@@ -143,6 +145,7 @@ def summarise(args: argparse.Namespace, name: str, rows: list[dict]) -> dict[str
         "median_episodes_to_threshold": median("episodes_to_threshold", within),
         "median_seconds_to_threshold": median("seconds_to_threshold", within, digits=1),
         "final_eval": spread,
+        "final_iqm": iqm,
         "test_return": f"{statistics.fmean(tests):.2f}" if tests else "–",
         "steps_per_second": median("steps_per_second", rows),
         "jobs": str(args.jobs),
@@ -178,6 +181,8 @@ def write_results(name: str, rows: list[dict], summary: dict[str, str], command:
             if summary["runs_end"] == "at the threshold"
             else []
         ),
+        f"Final greedy evaluation over the seeds: IQM {summary['final_iqm']} (95% stratified bootstrap CI), "
+        f"mean ± std {summary['final_eval']}.",
         f"Columns: {unit}, training episodes and seconds to the first evaluation at or above the threshold, the last and the best"
         " evaluation, the mean return of the test episodes on models/last.pt, and training throughput (evaluations included).",
         "",
@@ -203,6 +208,7 @@ def update_readme() -> None:
         "median_steps_to_threshold",
         "median_seconds_to_threshold",
         "final_eval",
+        "final_iqm",
         "test_return",
         "steps_per_second",
         "date",
@@ -217,6 +223,7 @@ def update_readme() -> None:
         "Median steps to threshold",
         "Median seconds to threshold",
         "Final greedy eval (mean ± std)",
+        "Final IQM [95% CI]",
         "Test return",
         "Speed",
         "Date",
@@ -224,7 +231,7 @@ def update_readme() -> None:
     rows = []
     for path in sorted(RESULTS_DIR.glob("*.csv")):
         with open(path, newline="", encoding="utf-8") as file:
-            rows.extend({"runs_end": "at the budget", **row} for row in csv.DictReader(file))
+            rows.extend({"runs_end": "at the budget", "final_iqm": "–", **row} for row in csv.DictReader(file))
     table = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
     table += [
         "| "
@@ -274,8 +281,7 @@ def main() -> None:
             parser.error("--threshold is required with --yaml")
         name = args.name or Path(args.yaml).stem
         started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            rows = list(pool.map(lambda seed: run_seed(args, name, seed), args.seeds))
+        rows = [seed_figures(args, seed, run) for seed, run in run_sweep(args, name).items()]
         summary = summarise(args, name, rows)
         command = "python " + " ".join(arg for arg in sys.argv if arg != "--reuse")
         path = write_results(name, rows, summary, command)
