@@ -27,6 +27,8 @@ import numpy as np
 
 from joyrl import paths
 from joyrl import statistics as st
+from joyrl.config import tasks_dir_path
+from joyrl.envs import env_display_name
 from joyrl.errors import ConfigError
 from joyrl.interrupts import signal_handlers
 from joyrl.logs import CSVRecorder, get_logger, read_csv_rows
@@ -90,10 +92,9 @@ class Sweep:
         self.cfg = cfg
         self.threshold = threshold
         self.jobs = jobs
-        tasks_dir = Path(cfg.tasks_dir).expanduser()
-        tasks_dir = tasks_dir if tasks_dir.is_absolute() else paths.ROOT / tasks_dir
+        tasks_dir = tasks_dir_path(cfg.tasks_dir)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        name = f"Sweep_{cfg.id.replace('/', '-').split(':')[-1]}_{cfg.algo_name}_{stamp}"
+        name = f"Sweep_{env_display_name(cfg.id)}_{cfg.algo_name}_{stamp}"
         self.folder, suffix = tasks_dir / name, 1
         while self.folder.exists():
             suffix += 1

@@ -28,7 +28,7 @@ from logging import Logger
 from pathlib import Path
 from typing import Any
 
-from joyrl.config import SECTIONS, TUNE_SECTION, Config, load_yaml
+from joyrl.config import SECTIONS, TUNE_SECTION, Config, load_yaml, tasks_dir_path
 from joyrl.counters import Counters
 from joyrl.envs import env_display_name
 from joyrl.episodes import Listener
@@ -125,9 +125,7 @@ class Study:
         self.cfg, self.space, self.make_config = cfg, space, make_config
         if folder is None:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            tasks_dir = Path(cfg.tasks_dir).expanduser()
-            tasks_dir = tasks_dir if tasks_dir.is_absolute() else Path.cwd() / tasks_dir
-            folder = tasks_dir / f"Tune_{env_display_name(cfg.id)}_{cfg.algo_name}_{stamp}"
+            folder = tasks_dir_path(cfg.tasks_dir) / f"Tune_{env_display_name(cfg.id)}_{cfg.algo_name}_{stamp}"
         self.folder = folder
         (folder / "trials").mkdir(parents=True, exist_ok=True)
         self.logger: Logger = get_logger(folder / "tune.log")
