@@ -142,7 +142,12 @@ def plot_update_stats(results_dir: Path, title: str, show: bool = False, x: str 
 
 
 def plot_seed_curves(
-    groups: dict[str, list[tuple[np.ndarray, np.ndarray]]], title: str, threshold: float | None, path: Path
+    groups: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+    title: str,
+    threshold: float | None,
+    path: Path,
+    ylabel: str = "greedy evaluation return",
+    lines: dict[str, float] | None = None,
 ) -> Path | None:
     """Evaluations of seeds, by group (a sweep, or each algorithm compared): each seed faint, the group's IQM
     on a common grid with its 95% bootstrap band.
@@ -168,8 +173,10 @@ def plot_seed_curves(
         ax.fill_between(grid, band[:, 0], band[:, 1], color=colour, alpha=0.2, linewidth=0)
     if threshold is not None:
         ax.axhline(threshold, color="tab:gray", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
+    for number, (label, level) in enumerate((lines or {}).items()):  # reference levels (an oracle's score)
+        ax.axhline(level, color="black", linestyle=(":", "-.", "--")[number % 3], linewidth=1, label=label)
     ax.set_xlabel("environment steps (bands: 95% bootstrap CI of the IQM)")
-    ax.set_ylabel("greedy evaluation return")
+    ax.set_ylabel(ylabel)
     return _finish(fig, ax, title, path, False)
 
 
