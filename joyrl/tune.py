@@ -157,6 +157,7 @@ class Study:
         shown = ", ".join(f"{name}={value}" for name, value in values.items())
         self.logger.info(f"trial {trial.number}: {shown} | {run.folder.name}")
         code = run.execute()
+        self.logger = get_logger(self.folder / "tune.log")  # the run had the logger; the study's file is appended to again
         evals = read_csv_rows(run.folder / "results" / "eval.csv") if (run.folder / "results" / "eval.csv").is_file() else []
         if code in (130, 143):
             self.interrupted = code

@@ -53,6 +53,8 @@ def test_a_study_runs_its_trials_writes_the_best_preset_and_resumes(cli, tmp_pat
     assert preset.lr == pytest.approx(float(best["algo_cfg.lr"]), rel=1e-5)
     assert preset.max_env_steps == 400 and preset.tasks_dir == "tasks"  # the base config, without the study's trials folder
     assert (study / "importance.png").read_bytes().startswith(b"\x89PNG")
+    log = (study / "tune.log").read_text()
+    assert all(f"trial {n}: final greedy evaluation" in log for n in range(3)) and "best: trial" in log
     assert cli("--yaml", tune_yaml(tmp_path), "--tune", "2", "--study", study).code == 0
     assert len(read_csv(study / "trials.csv")) == 5 and len(list(tmp_path.glob("Tune_*"))) == 1
 
