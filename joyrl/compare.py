@@ -99,13 +99,15 @@ def compare(texts: list[str], tasks_dir: Path) -> Path:
 
 def write_tables(groups: list[Group], out: Path) -> None:
     """compare.csv (a row per group) and compare.md (that table and the probabilities of improvement)."""
-    table = CSVRecorder(out / "compare.csv", COMPARE_COLUMNS)
-    lines = [
-        f"# {groups[0].env_id}: final greedy evaluation",
-        "",
-        "| group | seeds | IQM [95% CI] | mean [95% CI] |",
-        "|---|---|---|---|",
-    ]
+    lines = [f"# {groups[0].env_id}: final greedy evaluation", "", *group_table(groups, out / "compare.csv"), ""]
+    lines += improvement_table(groups)
+    (out / "compare.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def group_table(groups: list[Group], csv_path: Path) -> list[str]:
+    """Each group's final IQM and mean with 95% intervals: written to ``csv_path``, returned as Markdown rows."""
+    table = CSVRecorder(csv_path, COMPARE_COLUMNS)
+    lines = ["| group | seeds | IQM [95% CI] | mean [95% CI] |", "|---|---|---|---|"]
     for group in groups:
         finals = group.finals()
         iqm_ci, mean_ci = st.bootstrap_ci(st.iqm, finals), st.bootstrap_ci(st.mean, finals)
@@ -119,8 +121,12 @@ def write_tables(groups: list[Group], out: Path) -> None:
             f"| {mean:.2f} [{mean_ci[0]:.2f}, {mean_ci[1]:.2f}] |"
         )
     table.close()
-    lines += [
-        "",
+    return lines
+
+
+def improvement_table(groups: list[Group]) -> list[str]:
+    """P(row > column) for every pair of groups, with its 95% bootstrap interval, as Markdown."""
+    lines = [
         "P(row > column): the probability that a run of the row's group ends above one of the column's (ties count half), "
         "with its 95% bootstrap interval.",
         "",
@@ -137,4 +143,4 @@ def write_tables(groups: list[Group], out: Path) -> None:
             low, high = st.bootstrap_ci(st.probability_of_improvement, x, y)
             cells.append(f"{st.probability_of_improvement(x, y):.2f} [{low:.2f}, {high:.2f}]")
         lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
-    (out / "compare.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return lines
