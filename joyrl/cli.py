@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import importlib.util
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -79,11 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--load", metavar="PATH", help="general_cfg.load_path: a run folder or checkpoint; a run's own config.yaml is used"
     )
     parser.add_argument("--list", action="store_true", help="list the algorithms, presets and custom envs, and exit")
-    parser.add_argument("--seeds", nargs="*", metavar="N", help="train once per seed, in parallel processes (a sweep)")
+    parser.add_argument(
+        "--seeds",
+        nargs="*",
+        metavar="N",
+        help="train once per seed, in parallel processes (a sweep); with --tune: each trial's seeds",
+    )
     parser.add_argument("--compare", nargs="*", metavar="FOLDER", help="runs or sweeps on one env: one figure and table")
     parser.add_argument("--tune", metavar="N", help="N Optuna trials over the --yaml file's tune_space")
     parser.add_argument("--study", metavar="FOLDER", help="with --tune: add the trials to this Tune_ folder's study")
-    parser.add_argument("--jobs", metavar="N", help="a sweep's seeds trained at once (default 1)")
+    parser.add_argument("--jobs", metavar="N", help="a sweep's seeds, or a study's trials, trained at once (default 1)")
     parser.add_argument("--threshold", metavar="X", help="a sweep's solved level: env steps and seconds to reach it")
     parser.add_argument("overrides", nargs="*", metavar="section.key=value", help="any key, e.g. algo_cfg.lr=3e-4")
     return parser
@@ -162,12 +170,29 @@ def _tune(args: argparse.Namespace) -> int:
     """``--tune N``: an Optuna study over the YAML's tune_space (joyrl/tune.py), every entry checked first."""
     try:
         n_trials = int(args.tune)
+        jobs = int(args.jobs or 1)
     except ValueError:
-        raise ConfigError(f"--tune {args.tune}: give a number of trials, e.g. --tune 20") from None
-    if n_trials < 1:
-        raise ConfigError(f"--tune {n_trials}: at least 1 trial")
-    if args.seeds is not None:
-        raise ConfigError("--tune and --seeds: tune first, then run the best preset (best.yaml) with --seeds")
+        raise ConfigError(f"--tune {args.tune} / --jobs {args.jobs}: give whole numbers, e.g. --tune 20 --jobs 2") from None
+    if n_trials < 1 or jobs < 1:
+        raise ConfigError(f"--tune {n_trials} --jobs {jobs}: at least 1 trial, and 1 process to run them")
+    if args.threshold is not None:
+        raise ConfigError("--threshold belongs to a sweep; a study scores each trial by its final evaluations")
+    folder = None
+    if args.study is not None:
+        folder = Path(args.study).expanduser()
+        if not (folder / "study.db").is_file():
+            raise ConfigError(f"--study {args.study}: no study.db there; give a Tune_ folder made by --tune")
+    cfg, space, make_config, seeds = _tune_parts(args)
+    study = Study(cfg, space, make_config, folder, seeds)
+    if jobs == 1:
+        return study.optimize(n_trials)
+    args.study = str(study.folder)  # the workers join this study
+    return study.optimize_in_processes(n_trials, jobs, functools.partial(_tune_worker, args))
+
+
+def _tune_parts(args: argparse.Namespace) -> tuple[Config, dict[str, Any], Callable[[list[str]], Config], list[int] | None]:
+    """The configuration, its checked search space, a maker of configurations with more overrides, the trials' seeds."""
+    seeds = _seeds(args) if args.seeds is not None else None  # each trial trains these seeds, one after the other
     cfg = _config(args)
     space = read_tune_space(args.yaml)
     if cfg.mode != "train" or not cfg.online_eval:
@@ -177,21 +202,32 @@ def _tune(args: argparse.Namespace) -> int:
         return _config(argparse.Namespace(**{**vars(args), "overrides": [*args.overrides, *extra]}))
 
     check_space(space, cfg, lambda values: make_config([as_override(name, value) for name, value in values.items()]))
-    folder = None
-    if args.study is not None:
-        folder = Path(args.study).expanduser()
-        if not (folder / "study.db").is_file():
-            raise ConfigError(f"--study {args.study}: no study.db there; give a Tune_ folder made by --tune")
     if importlib.util.find_spec("optuna") is None:
         raise ConfigError("--tune needs Optuna: pip install -r requirements-tune.txt")
-    return Study(cfg, space, make_config, folder).optimize(n_trials)
+    return cfg, space, make_config, seeds
+
+
+def _tune_worker(args: argparse.Namespace, folder: str, n_trials: int, worker: int) -> None:
+    """One process of ``--tune N --jobs J``: its share of the trials of the study in ``folder``."""
+    os.setsid()  # its own session: the terminal's Ctrl-C reaches the parent, which passes it on once
+    output = os.open(Path(folder) / f"worker_{worker}.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(output, sys.stdout.fileno())
+    os.dup2(output, sys.stderr.fileno())
+    cfg, space, make_config, seeds = _tune_parts(args)
+    study = Study(cfg, space, make_config, Path(folder), seeds, worker)
+    sys.exit(study.optimize(n_trials, write_outputs=False))
+
+
+def _seeds(args: argparse.Namespace) -> list[int]:
+    """``--seeds`` as integers; ``--seeds 1 2 algo_cfg.lr=3e-4``: argparse hands the override to --seeds, it goes back."""
+    args.overrides += [text for text in args.seeds if "=" in text]
+    args.seeds = [text for text in args.seeds if "=" not in text]
+    return parse_seeds(args.seeds)
 
 
 def _sweep(args: argparse.Namespace) -> int:
     """``--seeds``: the configuration checked for every seed, then trained once per seed (joyrl/sweep.py)."""
-    # `--seeds 1 2 algo_cfg.lr=3e-4`: argparse hands the override to --seeds; it is an override
-    args.overrides += [text for text in args.seeds if "=" in text]
-    seeds = parse_seeds([text for text in args.seeds if "=" not in text])
+    seeds = _seeds(args)
     if args.seed is not None:
         raise ConfigError(f"--seed {args.seed} and --seeds: a sweep sets each run's seed; drop --seed")
     try:

@@ -19,7 +19,8 @@ def cli(tmp_path, capsys):
     def call(*args, tasks_dir=None):
         capsys.readouterr()
         result = run_cli(list(args), tasks_dir or tmp_path)
-        result.err = capsys.readouterr().err
+        captured = capsys.readouterr()
+        result.err, result.out = captured.err, captured.out
         return result
 
     return call

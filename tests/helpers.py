@@ -71,6 +71,7 @@ class CliResult:
     code: int
     err: str
     folder: Path | None  # the run folder this call created, if any
+    out: str = ""  # stdout, where the caller captured it
 
 
 def run_cli(args: list, tasks_dir: Path) -> CliResult:

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from joyrl.cli import config_from_args
-from joyrl.tune import TrialPruning
+from joyrl.tune import CHECKPOINTS, Study, TrialPruning
 from tests.helpers import read_csv, write_yaml
 
 pytest.importorskip("optuna")
@@ -44,7 +44,7 @@ def test_a_study_runs_its_trials_writes_the_best_preset_and_resumes(cli, tmp_pat
     assert result.code == 0
     (study,) = tmp_path.glob("Tune_CartPole-v1_DQN_*")
     trials = read_csv(study / "trials.csv")
-    assert [row["state"] for row in trials] == ["COMPLETE"] * 3
+    assert [row["state"] for row in trials] == ["COMPLETE"] * 3 and trials[0]["algo_cfg.gamma"] == "0.99"
     assert {row["algo_cfg.gamma"] for row in trials} <= {"0.9", "0.99"}
     assert all(10 <= int(row["algo_cfg.target_update"]) <= 200 for row in trials)
     best = max(trials, key=lambda row: float(row["value"]))
@@ -84,13 +84,17 @@ def test_a_bad_search_space_entry_is_one_line_before_any_trial(cli, tmp_path, sp
     ("args", "message"),
     [
         (["--tune", "0"], "at least 1 trial"),
-        (["--tune", "x"], "give a number of trials"),
-        (["--tune", "2", "--seeds", "1"], "tune first"),
+        (["--tune", "x"], "give whole numbers"),
+        (["--tune", "2", "--jobs", "0"], "1 process to run them"),
+        (["--tune", "2", "--seeds", "1", "1"], "given twice"),
+        (["--tune", "2", "--seeds"], "at least one seed"),
+        (["--tune", "2", "--threshold", "100"], "--threshold belongs to a sweep"),
     ],
 )
 def test_bad_tune_arguments_are_one_line(cli, tmp_path, args, message):
     result = cli("--yaml", tune_yaml(tmp_path), *args)
-    assert result.code == 2 and message in result.err
+    assert result.code == 2 and message in result.err and len(result.err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("Tune_*"))
 
 
 def test_a_yaml_without_a_search_space_cannot_be_tuned_but_one_with_it_trains_as_usual(cli, tmp_path):
@@ -100,11 +104,66 @@ def test_a_yaml_without_a_search_space_cannot_be_tuned_but_one_with_it_trains_as
     assert cli("--yaml", tune_yaml(tmp_path)).code == 0  # without --tune the tune_space is not read
 
 
+def test_pruning_reports_the_first_evaluation_in_each_share_of_the_budget_after_the_earlier_seeds():
+    reports = []
+    trial = SimpleNamespace(report=lambda value, step: reports.append((value, step)), should_prune=lambda: len(reports) >= 3)
+    cfg = SimpleNamespace(max_env_steps=1000, max_episode=-1)
+    first_seed = TrialPruning(trial, cfg, seed_index=0)
+    for env_steps, score in [(30, 9.0), (40, 10.0), (120, 20.0)]:  # parts 0, 0 (already reported), 2
+        first_seed.on_evaluation(SimpleNamespace(env_steps=env_steps), {"eval_mean": score})
+    assert reports == [(9.0, 0), (20.0, 2)] and not first_seed.wants_stop
+    second_seed = TrialPruning(trial, cfg, seed_index=1)
+    second_seed.on_evaluation(SimpleNamespace(env_steps=1010), {"eval_mean": 30.0})  # past the budget: the last part
+    assert reports[-1] == (30.0, CHECKPOINTS + 1 + CHECKPOINTS) and second_seed.wants_stop and second_seed.pruned
+    by_episode = TrialPruning(trial, SimpleNamespace(max_env_steps=-1, max_episode=40), seed_index=0)
+    by_episode.on_evaluation(SimpleNamespace(env_steps=5000, episode=20), {"eval_mean": 1.0})
+    assert reports[-1] == (1.0, CHECKPOINTS // 2)
+
+
+def test_a_trial_trains_every_seed_and_the_first_trial_is_the_configurations_own_values(cli, tmp_path):
+    result = cli("--yaml", tune_yaml(tmp_path), "--tune", "2", "--seeds", "3", "4")
+    assert result.code == 0
+    (study,) = tmp_path.glob("Tune_CartPole-v1_DQN_*")
+    trials = read_csv(study / "trials.csv")
+    own = config_from_args(["--yaml", str(tune_yaml(tmp_path))])
+    assert float(trials[0]["algo_cfg.lr"]) == pytest.approx(own.lr) and int(trials[0]["algo_cfg.target_update"]) == own.target_update
+    for row in trials:
+        finals = [float(value) for value in row["finals"].split()]
+        assert len(finals) == 2 and float(row["value"]) == pytest.approx(sum(finals) / 2)
+        folders = row["run_folders"].split()
+        assert [config_from_args(["--yaml", f"{folder}/config.yaml"]).seed for folder in folders] == [3, 4]
+        assert all(f"trials/trial_{row['number']}/" in folder for folder in folders)
+    assert "trial 0 (the configuration's own values)" in (study / "tune.log").read_text()
+    assert config_from_args(["--yaml", str(study / "best.yaml")]).seed == own.seed
+    result = cli("--yaml", tune_yaml(tmp_path), "--tune", "1", "--seeds", "3", "--study", study)
+    assert result.code == 2 and "continue it with --seeds 3 4" in result.err
+
+
+def test_trials_run_in_several_processes_and_their_lines_reach_the_console(cli, tmp_path):
+    result = cli("--yaml", tune_yaml(tmp_path), "--tune", "3", "--jobs", "2")
+    assert result.code == 0
+    (study,) = tmp_path.glob("Tune_CartPole-v1_DQN_*")
+    trials = read_csv(study / "trials.csv")
+    assert [row["state"] for row in trials] == ["COMPLETE"] * 3
+    assert len({(row["algo_cfg.lr"], row["algo_cfg.gamma"]) for row in trials}) == 3  # the workers' samplers differ
+    assert (study / "worker_0.txt").is_file() and (study / "worker_1.txt").is_file()
+    assert all(f"trial {n}: final greedy evaluation" in result.out for n in range(3))  # echoed from tune.log
+    assert (study / "best.yaml").is_file()
+
+
+def test_the_best_trial_is_the_highest_score_then_the_one_that_learned_sooner():
+    def trial(number, value, mean_eval):
+        return SimpleNamespace(number=number, value=value, user_attrs={"mean_eval": mean_eval})
+
+    trials = [trial(0, 500.0, 300.0), trial(1, 480.0, 450.0), trial(2, 500.0, 350.0), trial(3, 500.0, 350.0)]
+    assert Study.best_trial(None, trials).number == 2  # type: ignore[arg-type]
+
+
 def test_pruning_reports_each_evaluation_and_stops_the_run_when_the_pruner_says_so():
     reports = []
     trial = SimpleNamespace(report=lambda value, step: reports.append((value, step)), should_prune=lambda: len(reports) >= 2)
-    pruning = TrialPruning(trial)
+    pruning = TrialPruning(trial, SimpleNamespace(max_env_steps=2000, max_episode=-1))
     pruning.on_evaluation(SimpleNamespace(env_steps=100), {"eval_mean": 9.0})
     assert not pruning.wants_stop
     pruning.on_evaluation(SimpleNamespace(env_steps=200), {"eval_mean": 12.0})
-    assert reports == [(9.0, 100), (12.0, 200)] and pruning.wants_stop and pruning.pruned
+    assert reports == [(9.0, 1), (12.0, 2)] and pruning.wants_stop and pruning.pruned
