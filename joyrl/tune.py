@@ -13,7 +13,7 @@ the sampled values once per seed (``--seeds``, else ``general_cfg.seed``), one a
 ``trials/trial_N/``, and is scored by the mean of the seeds' last greedy evaluations; the first trial
 of a new study is the configuration's own values. A TPE sampler (seeded by ``general_cfg.seed``)
 proposes the values and a median pruner stops a trial whose online evaluations fall below the median
-of earlier trials at the same share of the budget (TrialPruning). The study lives in ``study.db``
+of earlier trials at the same share of the budget, from a third of it on (TrialPruning). The study lives in ``study.db``
 (SQLite) in ``tasks/Tune_<Env>_<Algo>_<time>/``, so ``--tune N --study FOLDER`` adds N trials to it.
 At the end (or Ctrl-C) the folder gets ``trials.csv``, ``best.yaml`` (the best trial's configuration,
 a preset ready for ``--yaml``) and ``importance.png`` (each key's importance, by Optuna's PED-ANOVA).
@@ -113,6 +113,7 @@ def as_override(name: str, value: Any) -> str:
 
 
 CHECKPOINTS = 20  # the pruner compares trials at this many points of each seed's budget
+WARMUP = CHECKPOINTS // 3  # ... from this one on: early returns say little of where a run ends (RL Zoo: a third)
 
 
 class TrialPruning(Listener):
@@ -123,6 +124,7 @@ class TrialPruning(Listener):
     ``max_episode`` when that is the one set) is cut into CHECKPOINTS equal parts and the first
     evaluation in each part is reported at that part's number, after the parts of the trial's earlier
     seeds: the pruner compares seed k of a trial with seed k of the others, at the same share of the budget.
+    The first WARMUP parts of every seed are not reported: no trial is stopped on its first third.
     """
 
     def __init__(self, trial: Any, cfg: Config, seed_index: int = 0) -> None:
@@ -134,7 +136,7 @@ class TrialPruning(Listener):
 
     def on_evaluation(self, counters: Counters, scores: dict[str, float]) -> None:
         part = min(getattr(counters, self.counter) * CHECKPOINTS // self.budget, CHECKPOINTS)
-        if part <= self.last_part:  # this part was reported already
+        if part < WARMUP or part <= self.last_part:  # too early, or this part was reported already
             return
         self.last_part = part
         self.trial.report(scores["eval_mean"], self.offset + part)

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from joyrl.cli import config_from_args
-from joyrl.tune import CHECKPOINTS, Study, TrialPruning
+from joyrl.tune import CHECKPOINTS, WARMUP, Study, TrialPruning
 from tests.helpers import read_csv, write_yaml
 
 pytest.importorskip("optuna")
@@ -104,16 +104,17 @@ def test_a_yaml_without_a_search_space_cannot_be_tuned_but_one_with_it_trains_as
     assert cli("--yaml", tune_yaml(tmp_path)).code == 0  # without --tune the tune_space is not read
 
 
-def test_pruning_reports_the_first_evaluation_in_each_share_of_the_budget_after_the_earlier_seeds():
+def test_pruning_reports_the_first_evaluation_in_each_share_of_the_budget_after_the_warmup_and_the_earlier_seeds():
     reports = []
     trial = SimpleNamespace(report=lambda value, step: reports.append((value, step)), should_prune=lambda: len(reports) >= 3)
-    cfg = SimpleNamespace(max_env_steps=1000, max_episode=-1)
+    cfg = SimpleNamespace(max_env_steps=CHECKPOINTS * 100, max_episode=-1)
     first_seed = TrialPruning(trial, cfg, seed_index=0)
-    for env_steps, score in [(30, 9.0), (40, 10.0), (120, 20.0)]:  # parts 0, 0 (already reported), 2
+    early, at_warmup, same_part, later = (WARMUP - 1) * 100, WARMUP * 100 + 10, WARMUP * 100 + 50, (WARMUP + 2) * 100
+    for env_steps, score in [(early, 5.0), (at_warmup, 9.0), (same_part, 10.0), (later, 20.0)]:
         first_seed.on_evaluation(SimpleNamespace(env_steps=env_steps), {"eval_mean": score})
-    assert reports == [(9.0, 0), (20.0, 2)] and not first_seed.wants_stop
+    assert reports == [(9.0, WARMUP), (20.0, WARMUP + 2)] and not first_seed.wants_stop
     second_seed = TrialPruning(trial, cfg, seed_index=1)
-    second_seed.on_evaluation(SimpleNamespace(env_steps=1010), {"eval_mean": 30.0})  # past the budget: the last part
+    second_seed.on_evaluation(SimpleNamespace(env_steps=CHECKPOINTS * 100 + 10), {"eval_mean": 30.0})  # past the budget
     assert reports[-1] == (30.0, CHECKPOINTS + 1 + CHECKPOINTS) and second_seed.wants_stop and second_seed.pruned
     by_episode = TrialPruning(trial, SimpleNamespace(max_env_steps=-1, max_episode=40), seed_index=0)
     by_episode.on_evaluation(SimpleNamespace(env_steps=5000, episode=20), {"eval_mean": 1.0})
@@ -126,7 +127,9 @@ def test_a_trial_trains_every_seed_and_the_first_trial_is_the_configurations_own
     (study,) = tmp_path.glob("Tune_CartPole-v1_DQN_*")
     trials = read_csv(study / "trials.csv")
     own = config_from_args(["--yaml", str(tune_yaml(tmp_path))])
-    assert float(trials[0]["algo_cfg.lr"]) == pytest.approx(own.lr) and int(trials[0]["algo_cfg.target_update"]) == own.target_update
+    assert (
+        float(trials[0]["algo_cfg.lr"]) == pytest.approx(own.lr) and int(trials[0]["algo_cfg.target_update"]) == own.target_update
+    )
     for row in trials:
         finals = [float(value) for value in row["finals"].split()]
         assert len(finals) == 2 and float(row["value"]) == pytest.approx(sum(finals) / 2)
@@ -159,11 +162,11 @@ def test_the_best_trial_is_the_highest_score_then_the_one_that_learned_sooner():
     assert Study.best_trial(None, trials).number == 2  # type: ignore[arg-type]
 
 
-def test_pruning_reports_each_evaluation_and_stops_the_run_when_the_pruner_says_so():
+def test_pruning_stops_the_run_when_the_pruner_says_so():
     reports = []
     trial = SimpleNamespace(report=lambda value, step: reports.append((value, step)), should_prune=lambda: len(reports) >= 2)
     pruning = TrialPruning(trial, SimpleNamespace(max_env_steps=2000, max_episode=-1))
-    pruning.on_evaluation(SimpleNamespace(env_steps=100), {"eval_mean": 9.0})
+    pruning.on_evaluation(SimpleNamespace(env_steps=1000), {"eval_mean": 9.0})
     assert not pruning.wants_stop
-    pruning.on_evaluation(SimpleNamespace(env_steps=200), {"eval_mean": 12.0})
-    assert reports == [(9.0, 1), (12.0, 2)] and pruning.wants_stop and pruning.pruned
+    pruning.on_evaluation(SimpleNamespace(env_steps=1500), {"eval_mean": 12.0})
+    assert reports == [(9.0, 10), (12.0, 15)] and pruning.wants_stop and pruning.pruned
