@@ -73,15 +73,15 @@ class ScoredActions(BaseAgent, ABC):
         return int(scores.argmax())
 
     @final
-    @torch.inference_mode()
     def sample_action(self, state: Any) -> int:
         """The behaviour policy: a random legal action with probability ε, else ``choose`` among the legal scores."""
         self.sample_count += 1
         epsilon = self.exploration_epsilon()
         if epsilon is not None and random.random() < epsilon:
             return random_legal_action(self.n_actions, state)
-        observation = self.observation(state)
-        return self.choose(legal_only(self.action_scores(observation, explore=True), observation))
+        with torch.inference_mode():  # here, not around the method: a random action needs no torch at all
+            observation = self.observation(state)
+            return self.choose(legal_only(self.action_scores(observation, explore=True), observation))
 
     @final
     @torch.inference_mode()

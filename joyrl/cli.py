@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import importlib
 import importlib.util
 import os
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad input, 130/143 interrupted)."""
     try:
         args = build_parser().parse_intermixed_args(sys.argv[1:] if argv is None else argv)
+        if args.list or args.compare is not None or args.tune is not None or args.seeds is not None:
+            gc.enable()  # main.py keeps collection off only for a single run's start-up (joyrl/runtime.py)
         if args.list:
             return _list(args)
         if args.compare is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import gymnasium as gym
-import imageio.v2 as imageio
 import numpy as np
 
 
@@ -43,6 +42,8 @@ def save_gif(frames: list[np.ndarray], path: Path, fps: int) -> Path | None:
     """Write ``frames`` (H, W, 3) uint8 as a looping GIF; nothing when there are none."""
     if not frames:
         return None
+    import imageio.v2 as imageio  # here: only runs that render need it
+
     path.parent.mkdir(parents=True, exist_ok=True)
     # imageio's stub takes List[ArrayLike], invariant, so a list of arrays does not match it
     imageio.mimsave(path, frames, duration=1000 / fps, loop=0)  # type: ignore[arg-type]

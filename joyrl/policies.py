@@ -1,7 +1,7 @@
 """Policy heads and action scaling shared by the policy-gradient and actor-critic agents.
 
 - ``categorical``: a Categorical distribution over discrete actions from logits, illegal
-  actions (an ``action_mask`` observation part) given probability 0.
+  actions (an ``action_mask`` observation part) given probability 0 (``LogitsCategorical``).
 - ``GaussianPolicy``: a Gaussian whose mean is a network of the observation and whose
   log-std is a learned vector independent of the state (PPO, A2C, REINFORCE on Box actions).
 - ``SquashedGaussianActor``: SAC's actor, ``a = tanh(u)`` with ``u ~ N(mu(s), sigma(s))`` and
@@ -20,16 +20,49 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.distributions import Categorical, Normal
+from torch.distributions import Categorical, Distribution, Normal
 
 from joyrl.networks import build_body, legal_only
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # SAC's clamp on the state-dependent log-std
+ONE_SAMPLE = torch.Size()  # a sample shape: one draw per row
+
+
+class LogitsCategorical(Categorical):
+    """torch's ``Categorical`` from logits (B, A), the same numbers at a third of its per-call cost.
+
+    torch's class normalises with a logsumexp and a subtraction, broadcasts the value against the
+    logits in ``log_prob`` and checks its arguments; on PPO's 256-row minibatches and 8-row acting
+    batches that bookkeeping cost more than the networks (measured on one thread: 516 -> 180 us for
+    log_prob + entropy of a minibatch, 218 -> 96 us to act). Here: one log_softmax, one gather, and
+    ``sample`` as torch's (the same RNG draws). Still a ``Categorical``: ``kl_divergence`` and
+    ``isinstance`` work as before; a ``sample_shape`` or a value of another shape goes to torch's code.
+    """
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        self.logits = logits.log_softmax(-1)
+        self._param = self.logits
+        self._num_events = logits.size(-1)
+        Distribution.__init__(self, logits.shape[:-1], validate_args=False)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        if value.shape != self.logits.shape[:-1]:
+            return super().log_prob(value)
+        return self.logits.gather(-1, value.long().unsqueeze(-1)).squeeze(-1)
+
+    def entropy(self) -> torch.Tensor:
+        logits = self.logits.clamp(min=torch.finfo(self.logits.dtype).min)  # 0 * -inf (an illegal action) is 0, not NaN
+        return -(logits * self.probs).sum(-1)
+
+    def sample(self, sample_shape: torch.Size | list[int] | tuple[int, ...] = ONE_SAMPLE) -> torch.Tensor:
+        if sample_shape or self.logits.dim() != 2:
+            return super().sample(sample_shape)
+        return torch.multinomial(self.probs, 1, True).squeeze(-1)
 
 
 def categorical(logits: torch.Tensor, observation: Any = None) -> Categorical:
     """pi(.|s) from logits (B, A); with an ``action_mask`` part in ``observation``, illegal actions get probability 0."""
-    return Categorical(logits=legal_only(logits, observation), validate_args=False)  # argument checks cost ~20% of acting
+    return LogitsCategorical(legal_only(logits, observation))
 
 
 class GaussianPolicy(nn.Module):

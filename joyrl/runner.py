@@ -32,7 +32,7 @@ from joyrl.playing import play
 from joyrl.ray_setup import check_worker_epsilon, connect, import_ray, ray_kind, resolve_workers
 from joyrl.recorders import finish_media
 from joyrl.resume import fine_tune_state, load_agent_state
-from joyrl.runtime import keep_freed_memory, resolve_device, seed_everything, set_torch_threads
+from joyrl.runtime import freeze_startup_objects, keep_freed_memory, resolve_device, seed_everything, set_torch_threads
 from joyrl.training import Training
 from joyrl.trajectories import ExploringActions, TrajectoryCollector, TrajectoryWriter, collection_meta
 
@@ -78,6 +78,7 @@ class Run:
         if cfg.mp_backend == "ray" and cfg.mode == "train":  # last: the checks above come before Ray starts
             check_worker_epsilon(cfg, self.agent)
             self.trainer = RayTrainer(cfg, self.trainer, self.ray_kind, connect(cfg))
+        freeze_startup_objects()
 
     def _load(self) -> None:
         """Read the checkpoint to test, continue or fine-tune, and put its state into the agent."""
