@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from joyrl.cli import config_from_args
-from joyrl.tune import CHECKPOINTS, WARMUP, Study, TrialPruning
+from joyrl.tune import CHECKPOINTS, WARMUP, Study, TrialPruning, seed_score
 from tests.helpers import read_csv, write_yaml
 
 pytest.importorskip("optuna")
@@ -54,7 +54,7 @@ def test_a_study_runs_its_trials_writes_the_best_preset_and_resumes(cli, tmp_pat
     assert preset.max_env_steps == 400 and preset.tasks_dir == "tasks"  # the base config, without the study's trials folder
     assert (study / "importance.png").read_bytes().startswith(b"\x89PNG")
     log = (study / "tune.log").read_text()
-    assert all(f"trial {n}: final greedy evaluation" in log for n in range(3)) and "best: trial" in log
+    assert all(f"trial {n}: score" in log for n in range(3)) and "best: trial" in log
     assert cli("--yaml", tune_yaml(tmp_path), "--tune", "2", "--study", study).code == 0
     assert len(read_csv(study / "trials.csv")) == 5 and len(list(tmp_path.glob("Tune_*"))) == 1
 
@@ -131,8 +131,8 @@ def test_a_trial_trains_every_seed_and_the_first_trial_is_the_configurations_own
         float(trials[0]["algo_cfg.lr"]) == pytest.approx(own.lr) and int(trials[0]["algo_cfg.target_update"]) == own.target_update
     )
     for row in trials:
-        finals = [float(value) for value in row["finals"].split()]
-        assert len(finals) == 2 and float(row["value"]) == pytest.approx(sum(finals) / 2)
+        scores = [float(value) for value in row["seed_scores"].split()]
+        assert len(scores) == 2 and len(row["finals"].split()) == 2 and float(row["value"]) == pytest.approx(sum(scores) / 2)
         folders = row["run_folders"].split()
         assert [config_from_args(["--yaml", f"{folder}/config.yaml"]).seed for folder in folders] == [3, 4]
         assert all(f"trials/trial_{row['number']}/" in folder for folder in folders)
@@ -150,8 +150,18 @@ def test_trials_run_in_several_processes_and_their_lines_reach_the_console(cli, 
     assert [row["state"] for row in trials] == ["COMPLETE"] * 3
     assert len({(row["algo_cfg.lr"], row["algo_cfg.gamma"]) for row in trials}) == 3  # the workers' samplers differ
     assert (study / "worker_0.txt").is_file() and (study / "worker_1.txt").is_file()
-    assert all(f"trial {n}: final greedy evaluation" in result.out for n in range(3))  # echoed from tune.log
+    assert all(f"trial {n}: score" in result.out for n in range(3))  # echoed from tune.log
     assert (study / "best.yaml").is_file()
+
+
+def test_a_seeds_score_is_the_mean_of_its_evaluations_in_the_last_fifth_of_the_budget():
+    rows = [{"episode": str(10 * i), "env_steps": str(steps), "eval_mean": str(value)} for i, (steps, value) in enumerate(
+        [(100, 10.0), (790, 400.0), (800, 500.0), (900, 150.0), (1000, 500.0)]
+    )]  # fmt: skip
+    assert seed_score(rows, SimpleNamespace(max_env_steps=1000, max_episode=-1)) == pytest.approx((500 + 150 + 500) / 3)
+    assert seed_score(rows[:2], SimpleNamespace(max_env_steps=1000, max_episode=-1)) == 400.0  # none late: the last
+    by_episodes = SimpleNamespace(max_env_steps=-1, max_episode=35)  # the last fifth: episodes 28-35, so 30 and 40
+    assert seed_score(rows, by_episodes) == pytest.approx((150 + 500) / 2)
 
 
 def test_the_best_trial_is_the_highest_score_then_the_one_that_learned_sooner():
