@@ -1,7 +1,9 @@
 """Each mode end to end on tiny budgets, checking the files it writes."""
 
+import os
 import re
 import shutil
+from pathlib import Path
 from unittest.mock import ANY
 
 import gymnasium as gym
@@ -9,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from joyrl import checkpoints
 from joyrl.media import FrameRecorder, save_gif
 from joyrl.trajectories import FIELDS, TrajectoryWriter, load_trajectories
 from tests.helpers import QLEARNING_PRESET, RES_COLUMNS, SMALL_NET, TINY_DQN, read_csv, train
@@ -271,3 +274,14 @@ def test_keep_checkpoints_bounds_the_periodic_ones(tmp_path, keep, expected):
     periodic = sorted((path.name for path in (run / "models").glob("episode_*.pt")), key=lambda name: int(name[8:-3]))
     assert periodic == expected
     assert (run / "models" / "best.pt").is_file() and (run / "models" / "last.pt").is_file()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names an fd through /proc")
+def test_last_and_best_are_fsynced_before_their_rename_the_periodic_ones_only_renamed(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr(checkpoints.os, "fsync", lambda fd: synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")).name))
+    args = [*TINY_DQN, "general_cfg.max_env_steps=100000", "general_cfg.max_episode=10", "general_cfg.model_save_fre=2"]
+    run = train(args, tmp_path)
+    assert sorted(path.name for path in (run / "models").glob("episode_*.pt"))  # written, and renamed into place
+    assert not list((run / "models").glob(".*"))  # no temporary file left
+    assert {name.split(".pt.")[0] for name in synced} == {".best", ".last"}

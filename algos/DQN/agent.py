@@ -29,6 +29,7 @@ from joyrl.acting import ScoredActions
 from joyrl.buffers import ReplayBuffer, TransitionBatch
 from joyrl.contracts import RayWorkers
 from joyrl.networks import ObservationTensor, Shape, build_mlp, dict_format, legal_only
+from joyrl.optim import clip_grad_norm
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
@@ -120,7 +121,7 @@ class Agent(ScoredActions):
         """One Adam step on ``loss`` at step size α_t, the gradient's global norm clipped to ``max_grad_norm`` (step 10)."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.policy_net.parameters(), self.cfg.max_grad_norm)
+        clip_grad_norm(self.policy_net.parameters(), self.cfg.max_grad_norm)
         self.optimizer.step()
 
     def extra_stats(self) -> dict[str, float]:

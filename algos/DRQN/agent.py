@@ -28,6 +28,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from joyrl.contracts import BaseAgent
 from joyrl.networks import ObservationTensor, build_body
+from joyrl.optim import clip_grad_norm
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 from joyrl.sequence_buffer import SequenceBatch, SequenceReplayBuffer
 
@@ -143,7 +144,7 @@ class Agent(BaseAgent):
             loss = self.compute_loss(self.memory.sample(self.cfg.batch_size))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.policy_net.parameters(), self.cfg.max_grad_norm)
+            clip_grad_norm(self.policy_net.parameters(), self.cfg.max_grad_norm)
             self.optimizer.step()
             self.update_count += 1
             if self.update_count % self.cfg.target_update == 0:

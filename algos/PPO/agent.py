@@ -33,6 +33,7 @@ from torch.distributions import Categorical, Distribution, Normal, kl_divergence
 from joyrl.contracts import BaseAgent
 from joyrl.networks import ObservationTensor, Shape, build_mlp, dict_format, legal_only
 from joyrl.normalizers import ObservationNormalizer, RewardScaler
+from joyrl.optim import clip_grad_norm
 from joyrl.policies import ActionScaler, GaussianPolicy, categorical, squashed_log_prob
 from joyrl.rollout import RolloutBatch, RolloutStorage
 from joyrl.schedules import DecaySchedule, set_learning_rate
@@ -249,7 +250,7 @@ class Agent(BaseAgent):
         """One optimiser step on ``loss``, the gradient's global norm clipped to ``max_grad_norm``."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.parameters, self.cfg.max_grad_norm)
+        clip_grad_norm(self.parameters, self.cfg.max_grad_norm)
         self.optimizer.step()
 
     def distribution(self, observations: Any) -> Categorical | Normal:

@@ -27,6 +27,7 @@ from torch.distributions import Distribution
 
 from joyrl.contracts import BaseAgent
 from joyrl.networks import ObservationTensor, build_mlp
+from joyrl.optim import clip_grad_norm
 from joyrl.policies import ActionScaler, GaussianPolicy, categorical
 
 
@@ -162,7 +163,7 @@ class Agent(BaseAgent):
         for network, optimizer, loss in pairs:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(network.parameters(), self.cfg.max_grad_norm)
+            clip_grad_norm(network.parameters(), self.cfg.max_grad_norm)
             optimizer.step()
         return {name: float(value.detach()) for name, value in losses.items()}
 
