@@ -1,6 +1,6 @@
 """A tuning study on CartPole-v1 DQN, its best preset against the default over fresh seeds (issue 16's tuning bar).
 
-    python benchmarks/tune_vs_default.py [--trials 20] [--tune-seeds 11 12 13] [--seeds 1 2 3 4 5] [--jobs 2]
+    python benchmarks/tune_vs_default.py [--trials 20] [--tune-seeds 11 12 13 14 15] [--seeds 1 2 3 4 5] [--jobs 2]
 
 1. ``python main.py --yaml config/presets/CartPole-v1_DQN_tune.yaml --tune <trials> --seeds <tune-seeds> --jobs J``
 2. ``python main.py --yaml <study>/best.yaml --seeds <seeds> --jobs J`` and the same for the default preset
@@ -67,7 +67,7 @@ def trials_table(study: Path, space: list[str]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--tune-seeds", type=int, nargs="+", default=[11, 12, 13])
+    parser.add_argument("--tune-seeds", type=int, nargs="+", default=[11, 12, 13, 14, 15])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
