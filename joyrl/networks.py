@@ -50,8 +50,10 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
+from torch.nn.modules import module as _module_hooks
 
 from joyrl.envs import ACTION_MASK
 from joyrl.errors import ConfigError
@@ -130,11 +132,31 @@ FUSED_MIN_ROWS = 64  # below this no pass is checked for fusion: acting's single
 
 
 class Layers(nn.Sequential):
-    """``nn.Sequential`` whose Linear + ReLU pairs run fused (see FUSED_LINEAR_RELU) in large no-gradient passes."""
+    """``nn.Sequential`` that calls its Linear, ReLU and Tanh layers' kernels directly, and whose Linear + ReLU
+    pairs run fused (see FUSED_LINEAR_RELU) in large no-gradient passes.
+
+    A module call goes through ``nn.Module.__call__`` (hooks, tracing, the forward lookup): about 1.5 us a
+    layer, which on CartPole's 4-120-84-2 Q-network is a quarter of acting on one observation. Layers of
+    those three types, with no hook on them and none global, get their kernel (``F.linear``, ``torch.relu``,
+    ``torch.tanh``) straight: the same numbers and gradients. Any other layer, or a hooked one, is called.
+    """
 
     def forward(self, x: Any) -> Any:
         if torch.is_grad_enabled() or not (FUSED_LINEAR_RELU and _large_cpu_batch(x)):
-            return super().forward(x)  # acting, small batches, gradients: torch's kernels, no per-layer checks
+            if _global_hooks():
+                return super().forward(x)
+            for layer in self._modules.values():
+                if layer._forward_hooks or layer._forward_pre_hooks or layer._backward_hooks or layer._backward_pre_hooks:
+                    x = layer(x)
+                elif type(layer) is nn.Linear:
+                    x = F.linear(x, layer.weight, layer.bias)
+                elif type(layer) is nn.ReLU and not layer.inplace:
+                    x = torch.relu(x)
+                elif type(layer) is nn.Tanh:
+                    x = torch.tanh(x)
+                else:
+                    x = layer(x)
+            return x
         modules = list(self)
         i = 0
         while i < len(modules):
@@ -146,6 +168,16 @@ class Layers(nn.Sequential):
                 x = layer(x)
                 i += 1
         return x
+
+
+def _global_hooks() -> bool:
+    """Whether a hook is registered for every module (``torch.nn.modules.module.register_module_forward_hook`` and kin)."""
+    return bool(
+        _module_hooks._global_forward_hooks
+        or _module_hooks._global_forward_pre_hooks
+        or _module_hooks._global_backward_hooks
+        or _module_hooks._global_backward_pre_hooks
+    )
 
 
 def _large_cpu_batch(x: Any) -> bool:

@@ -177,3 +177,26 @@ def test_passes_that_need_gradients_or_are_small_keep_torchs_kernels(monkeypatch
 def test_fused_networks_keep_nn_sequential_parameter_names():
     mlp = build_mlp(WIDE, 6, 3)
     assert list(mlp.state_dict()) == list(nn.Sequential(*mlp).state_dict())
+
+
+def test_layers_give_nn_sequentials_outputs_and_gradients_and_honour_hooks():
+    torch.manual_seed(0)
+    layers = networks.Layers(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 8), nn.Tanh(), nn.Linear(8, 8), nn.ELU(), nn.Linear(8, 2))
+    reference = nn.Sequential(*layers)  # the same modules, called one by one
+    x = torch.randn(32, 4)
+    torch.testing.assert_close(layers(x), nn.Sequential.forward(reference, x), rtol=0, atol=0)
+    layers(x).square().sum().backward()
+    ours = [parameter.grad.clone() for parameter in layers.parameters()]
+    layers.zero_grad()
+    nn.Sequential.forward(reference, x).square().sum().backward()
+    for grad, parameter in zip(ours, reference.parameters(), strict=True):
+        torch.testing.assert_close(grad, parameter.grad, rtol=0, atol=0)
+    seen = []
+    handle = layers[2].register_forward_hook(lambda module, inputs, output: seen.append(output.shape))
+    layers(x)
+    handle.remove()
+    handle = nn.modules.module.register_module_forward_hook(lambda module, inputs, output: seen.append(type(module).__name__))
+    with torch.no_grad():
+        layers(x[:1])
+    handle.remove()
+    assert seen[0] == (32, 8) and "Linear" in seen[1:] and "ReLU" in seen[1:]  # a layer's hook, then global ones
