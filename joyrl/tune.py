@@ -351,24 +351,7 @@ class Study:
     def write_outputs(self) -> None:
         """trials.csv, best.yaml (the best trial's configuration) and importance.png."""
         trials = self.study.trials
-        fields = ["number", "state", "value", "seed_scores", "finals", "mean_eval", *self.space, "run_folders"]
-        table = CSVRecorder(self.folder / "trials.csv", fields)
-        for trial in trials:
-            params = {name: self.space_value(name, value) for name, value in trial.params.items()}
-            attrs = trial.user_attrs
-            table.write(
-                {
-                    "number": trial.number,
-                    "state": trial.state.name,
-                    "value": trial.value,
-                    "seed_scores": " ".join(f"{score:g}" for score in attrs.get("seed_scores", [])),
-                    "finals": " ".join(f"{final:g}" for final in attrs.get("finals", [])),
-                    "mean_eval": attrs.get("mean_eval", ""),
-                    **params,
-                    "run_folders": " ".join(attrs.get("run_folders", [])),
-                }
-            )
-        table.close()
+        self.write_trials_csv(trials)
         complete = [
             trial for trial in trials if trial.state.name == "COMPLETE" and trial.value is not None and math.isfinite(trial.value)
         ]
@@ -390,6 +373,26 @@ class Study:
         self.logger.info(f"best: trial {best.number}{own}, {best.value:.2f}: {self.folder / 'best.yaml'}")
         if len(complete) >= 2 and len(self.space) >= 1:
             self.plot_importance()
+
+    def write_trials_csv(self, trials: list[Any]) -> None:
+        """A row per trial: its state, score, each seed's score and last evaluation, the values, the run folders."""
+        fields = ["number", "state", "value", "seed_scores", "finals", "mean_eval", *self.space, "run_folders"]
+        table = CSVRecorder(self.folder / "trials.csv", fields)
+        for trial in trials:
+            attrs = trial.user_attrs
+            table.write(
+                {
+                    "number": trial.number,
+                    "state": trial.state.name,
+                    "value": trial.value,
+                    "seed_scores": " ".join(f"{score:g}" for score in attrs.get("seed_scores", [])),
+                    "finals": " ".join(f"{final:g}" for final in attrs.get("finals", [])),
+                    "mean_eval": attrs.get("mean_eval", ""),
+                    **{name: self.space_value(name, value) for name, value in trial.params.items()},
+                    "run_folders": " ".join(attrs.get("run_folders", [])),
+                }
+            )
+        table.close()
 
     def space_value(self, name: str, value: Any) -> Any:
         spec = self.space.get(name, {})
