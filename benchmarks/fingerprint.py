@@ -42,6 +42,7 @@ GENERAL = [
     "general_cfg.eval_per_episode=3",
     "general_cfg.online_eval_episode=2",
     "general_cfg.model_save_fre=3",
+    "general_cfg.model_save_seconds=0",
     "general_cfg.seed=1",
     "general_cfg.save_fig=false",
 ]

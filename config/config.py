@@ -21,8 +21,12 @@ class GeneralConfig:
     info_keys: list[str] = []  # numbers in the env's info at an episode's end to record: res.csv, eval.csv, plots
     stop_at_eval: float | None = None  # end training once an online evaluation mean reaches this; None = run the whole budget
     model_save_fre: Annotated[int, at_least(1)] = 100  # periodic checkpoint every this many training episodes
+    model_save_seconds: Annotated[float, at_least(0)] = 10.0  # ...and at least this many seconds after the previous one; 0 = none
     keep_checkpoints: Annotated[int, at_least(0)] = 5  # periodic checkpoints kept, the newest; best and last always are; 0 = all
     log_per_episode: Annotated[int, at_least(1)] = 10  # one log line every this many episodes
+    results_flush_seconds: Annotated[float, at_least(0)] = (
+        1.0  # CSV rows reach results/ within this time (a SIGKILL loses no older one); 0 = each at once
+    )
     load_checkpoint: bool = False  # train: continue load_path's run exactly (networks, optimiser, counters, schedules, RNGs)
     finetune: bool = False  # train: a new run from load_path's weights, with a fresh optimiser, schedules and counters
     load_path: str | None = None  # run folder name under tasks/, a run folder path, or a checkpoint file

@@ -78,7 +78,8 @@ class ScoredActions(BaseAgent, ABC):
         self.sample_count += 1
         epsilon = self.exploration_epsilon()
         if epsilon is not None and random.random() < epsilon:
-            return random_legal_action(self.n_actions, state)
+            # a plain observation has no mask: any action (one call less on every exploring step)
+            return random_legal_action(self.n_actions, state) if type(state) is dict else random.randrange(self.n_actions)
         with torch.inference_mode():  # here, not around the method: a random action needs no torch at all
             observation = self.observation(state)
             return self.choose(legal_only(self.action_scores(observation, explore=True), observation))

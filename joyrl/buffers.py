@@ -115,8 +115,9 @@ class ReplayBuffer:
         self.rewards[i] = reward
         self.next_states[i] = next_state
         self.terminated[i] = terminated
-        self.position = (i + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
+        self.position = i + 1 if i + 1 < self.capacity else 0
+        if self.size < self.capacity:
+            self.size += 1
 
     def push_batch(self, states, actions, rewards, next_states, terminated) -> None:
         """Store N transitions at once (first axis), wrapping around the ring."""

@@ -50,6 +50,24 @@ class SeedOnFirstReset(gym.Wrapper):
 
 _BOOLEANS = frozenset({bool, np.bool_})
 _sum = np.add.reduce
+_SHORT = 48  # up to this many numbers a Python sum of the list beats a NumPy reduction (0.2 us against 1 us for 4)
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """No NaN or inf in a float array: its sum is finite, or (finite values whose sum overflowed) each number is."""
+    total = sum(array.ravel().tolist()) if array.size <= _SHORT else _sum(array, None, np.float64)
+    return math.isfinite(total) or bool(np.isfinite(array).all())
+
+
+_MAX_LISTED_ACTIONS = 4096
+
+
+def _space_actions(space: spaces.Space) -> dict[int, np.integer] | None:
+    """Each action of a Discrete space (up to 4,096 of them) as the space's NumPy integer; None for other spaces."""
+    if not isinstance(space, spaces.Discrete) or space.n > _MAX_LISTED_ACTIONS:
+        return None
+    first = int(space.start)
+    return {action: space.dtype.type(action) for action in range(first, first + int(space.n))}
 
 
 class EnvFailure(Exception):
@@ -62,6 +80,10 @@ class FaultTolerantEnv(gym.Wrapper):
     Malformed: a step that is not a 5-tuple, a reward that is not a finite number (some
     competition envs return ``None`` after hours of running), an observation that is
     ``None`` or holds NaN/inf, flags that are not booleans.
+
+    A Discrete env gets an agent's ``int`` action as its space's own NumPy integer, the type
+    ``action_space.sample()`` gives: Gymnasium's envs check ``action_space.contains(action)`` every
+    step, and that check costs 0.9 us more for a Python int (a tenth of a CartPole step).
     """
 
     def __init__(self, env: gym.Env, rebuild: Callable[[int], gym.Env]) -> None:
@@ -69,6 +91,7 @@ class FaultTolerantEnv(gym.Wrapper):
         self._rebuild = rebuild  # called with the number of rebuilds so far, from 1
         self.rebuilds = 0
         self._broken = False
+        self._space_actions = _space_actions(env.action_space)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         if self._broken:
@@ -81,6 +104,8 @@ class FaultTolerantEnv(gym.Wrapper):
         return observation, info
 
     def step(self, action):
+        if type(action) is int and self._space_actions is not None:
+            action = self._space_actions.get(action, action)  # one out of the space is the env's to refuse
         try:
             observation, reward, terminated, truncated, info = self.env.step(action)
         except Exception as error:  # noqa: BLE001
@@ -103,12 +128,7 @@ class FaultTolerantEnv(gym.Wrapper):
             for part in observation.values():
                 self._check_observation(part, where)
             return
-        # one reduction in float64 (which cannot overflow) instead of isfinite().all(): a third faster per step
-        if (
-            type(observation) is np.ndarray
-            and observation.dtype.kind == "f"
-            and not math.isfinite(_sum(observation, None, np.float64))
-        ):
+        if type(observation) is np.ndarray and observation.dtype.kind == "f" and not _all_finite(observation):
             self._fail(f"{where} returned an observation holding NaN or inf")
 
     def _fail(self, message: str):

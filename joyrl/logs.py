@@ -6,9 +6,10 @@ import contextlib
 import csv
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
@@ -73,34 +74,98 @@ def close_logger() -> None:
 
 
 class CSVRecorder:
-    """Appends one row per call and flushes it, so a killed run keeps every finished row.
+    """Appends one row per call; a row reaches the file at most ``flush_seconds`` after it is written (0: at once).
+
+    Rows wait in memory and a timer thread writes them out, all pending rows in one write, so a killed
+    run (SIGKILL) loses at most the rows of its last ``flush_seconds`` and never leaves half a row;
+    ``flush`` and ``close`` write them at once. A write that failed on the timer's thread (a full
+    disk) is raised by the next ``write``, ``flush`` or ``close``. With 0 each row is written and
+    flushed in ``write`` (2-4 us a row: a tenth of a random-policy CartPole episode's own cost).
 
     The columns are fixed by ``columns`` or, when None, by the first row written.
     """
 
-    def __init__(self, path: Path, columns: list[str] | None = None) -> None:
+    def __init__(self, path: Path, columns: list[str] | None = None, flush_seconds: float = 0.0) -> None:
         self.path = path
         self.columns = columns
-        self._file: TextIO | None = None
-        self._writer: csv.DictWriter | None = None
+        self.flush_seconds = flush_seconds
         self.mirror: Callable[[dict[str, Any]], None] | None = None  # also given each row (TensorBoard)
+        self._file: BinaryIO | None = None
+        self._lines: list[str] = []  # formatted rows not yet in the file
+        self._writer = csv.writer(_Appender(self._lines))
+        self._lock = threading.Lock()  # the lines and the file, between write() and the timer's flush
+        self._timer: threading.Timer | None = None
+        self._unwritten = b""  # what a failed write did not write
+        self._failed: OSError | None = None  # the timer's failed write, raised on the caller's thread
 
     def write(self, row: dict[str, Any]) -> None:
-        if self._writer is None:
+        if self._failed is not None:
+            failed, self._failed = self._failed, None
+            raise failed
+        if self._file is None:
             self.columns = self.columns or list(row)
-            self._file = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-            self._writer = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
-            self._writer.writeheader()
-        assert self._file is not None and self.columns is not None  # opened and fixed with the writer
-        self._writer.writerow({key: _cell(row.get(key, "")) for key in self.columns})
-        self._file.flush()
+            self._file = open(self.path, "wb", buffering=0)  # noqa: SIM115  (closed by close())
+            self._writer.writerow(self.columns)
+        assert self.columns is not None  # fixed when the file was opened
+        cells = [_cell(row.get(key, "")) for key in self.columns]
+        with self._lock:
+            self._writer.writerow(cells)
+            if self.flush_seconds <= 0:
+                self._write_out()
+            elif self._timer is None:
+                self._timer = threading.Timer(self.flush_seconds, self._timed_flush)
+                self._timer.daemon = True
+                self._timer.start()
         if self.mirror is not None:
             self.mirror(row)
 
+    def flush(self) -> None:
+        """Write the pending rows now."""
+        with self._lock:
+            self._write_out()
+
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Write the pending rows (again, after a failed write) and close the file."""
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            if self._file is None:
+                return
+            try:
+                self._write_out()
+            finally:
+                self._file.close()
+                self._file = None
+
+    def _timed_flush(self) -> None:
+        with self._lock:
+            self._timer = None
+            try:
+                self._write_out()
+            except OSError as error:
+                self._failed = error
+
+    def _write_out(self) -> None:
+        """The pending rows in one write (a short one is continued); the caller holds the lock.
+
+        What a failed write left unwritten stays for the next try, so no row is written twice or lost.
+        """
+        if self._file is None or not (self._lines or self._unwritten):
+            return
+        data = memoryview(self._unwritten + "".join(self._lines).encode("utf-8"))
+        self._lines.clear()
+        try:
+            while data:
+                data = data[self._file.write(data) :]
+        finally:
+            self._unwritten = bytes(data)
+
+
+class _Appender:
+    """The file ``csv.writer`` writes to: each formatted row is appended to a list."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.write = lines.append
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:

@@ -67,7 +67,9 @@ class OfflineTraining(Training):
     def __init__(self, run: Run, data_return: float) -> None:
         super().__init__(run)
         self.data_return = data_return  # the dataset's mean episode return, drawn beside the evaluations
-        self.eval_csv = CSVRecorder(run.folder / "results" / "eval.csv", eval_columns(run.cfg.info_keys, offline=True))
+        self.eval_csv = CSVRecorder(
+            run.folder / "results" / "eval.csv", eval_columns(run.cfg.info_keys, offline=True), run.cfg.results_flush_seconds
+        )
         self.evaluation: OnlineEvaluation | None = None
         self.finite = FiniteStats()
 

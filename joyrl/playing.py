@@ -50,7 +50,7 @@ def play(run: Run) -> int:
     cfg, counters, logger = run.cfg, run.counters, run.logger
     env = run.wrap_outputs(run.env)
     logger.info(f"loaded {run.checkpoint_path}")
-    res_csv = CSVRecorder(run.folder / "results" / "res.csv", res_columns(cfg.info_keys))
+    res_csv = CSVRecorder(run.folder / "results" / "res.csv", res_columns(cfg.info_keys), cfg.results_flush_seconds)
     n_episodes = play_episodes(cfg)
     progress, returns, info = Progress(counters, n_episodes, -1), Returns(), InfoValues(cfg.info_keys, logger)
     log = ConsoleLog(logger, cfg.mode, cfg.log_per_episode, n_episodes, info)

@@ -18,11 +18,13 @@ class DecaySchedule:
 
     def __init__(self, start: float, end: float, decay: float, kind: Literal["linear", "exponential"]) -> None:
         self.start, self.end, self.decay, self.kind = start, end, decay, kind
+        self.span = end - start
 
     def __call__(self, step: int) -> float:
         if self.kind == "linear":
-            fraction = min(step / self.decay, 1.0)
-            return self.start + fraction * (self.end - self.start)
+            if step >= self.decay:
+                return self.start + self.span  # the line's own end (end, up to rounding)
+            return self.start + step / self.decay * self.span
         return self.end + (self.start - self.end) * math.exp(-step / self.decay)
 
 

@@ -54,10 +54,12 @@ class Training:
         self.eval_env = make_env(cfg, seed) if cfg.online_eval else None
         results = run.folder / "results"
         self.info = InfoValues(cfg.info_keys, self.logger)
-        self.res_csv = CSVRecorder(results / "res.csv", res_columns(cfg.info_keys, ray=cfg.mp_backend == "ray"))
-        self.eval_csv = CSVRecorder(results / "eval.csv", eval_columns(cfg.info_keys))
-        self.stats_csv = CSVRecorder(results / "train_stats.csv")
+        every = cfg.results_flush_seconds
+        self.res_csv = CSVRecorder(results / "res.csv", res_columns(cfg.info_keys, ray=cfg.mp_backend == "ray"), every)
+        self.eval_csv = CSVRecorder(results / "eval.csv", eval_columns(cfg.info_keys), every)
+        self.stats_csv = CSVRecorder(results / "train_stats.csv", flush_seconds=every)
         self.checkpoints = RunCheckpoints(run.folder, cfg, run.agent, run.trainer, run.counters, run.env, self.eval_env)
+        self.checkpoints.before_save = self.flush_results  # a resumed run copies the rows up to its checkpoint
         self.progress: Progress | None = None
         self.failures = EnvFailures(cfg.max_env_failures, self.logger)
         self.tensorboard: TensorBoardScalars | None = None  # general_cfg.tensorboard: the CSVs' rows also go to tb/
@@ -118,7 +120,7 @@ class Training:
         if evaluation is not None:
             listeners.append(evaluation)
             evaluation.observers = list(run.extra_listeners)
-        listeners.append(PeriodicCheckpoints(self.checkpoints, cfg.model_save_fre))
+        listeners.append(PeriodicCheckpoints(self.checkpoints, cfg.model_save_fre, cfg.model_save_seconds))
         listeners += run.extra_listeners
         budget = Budget(cfg.max_episode, cfg.max_env_steps)
         return EpisodeLoop(self.training_episode(), "training", run.counters, budget, self.failures, listeners)
@@ -194,6 +196,11 @@ class Training:
             self.write_safely("tb/", self.tensorboard.close)
         self.write_safely("the GIF or trajectories", run.finish_media)
         self.write_safely("the figures", self.plot)
+
+    def flush_results(self) -> None:
+        """Write the CSV rows still pending."""
+        for recorder in (self.res_csv, self.eval_csv, self.stats_csv):
+            recorder.flush()
 
     def close_progress(self) -> None:
         if self.progress is not None:

@@ -33,6 +33,7 @@ TINY_DQN = [
     "general_cfg.eval_per_episode=5",
     "general_cfg.online_eval_episode=2",
     "general_cfg.model_save_fre=5",
+    "general_cfg.model_save_seconds=0",
     "algo_cfg.learning_starts=50",
     "algo_cfg.train_freq=4",
     "algo_cfg.gradient_steps=1",

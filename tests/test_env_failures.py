@@ -4,12 +4,13 @@ import errno
 import math
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
 import joyrl.checkpoints
 import joyrl.logs
-from joyrl.envs import EnvFailure, make_env
+from joyrl.envs import EnvFailure, FaultTolerantEnv, make_env
 from joyrl.logs import close_logger, get_logger
 from tests.helpers import TINY_DQN, read_csv
 
@@ -118,3 +119,55 @@ def test_a_log_file_on_a_full_disk_warns_once_and_the_console_goes_on(capsys):
     assert "Traceback" not in err and "Logging error" not in err
     assert err.count("cannot write the log file /dev/full") == 1
     assert "first line" in err and "second line" in err
+
+
+class _Recording(gym.Env):
+    """A one-number env that records the actions it is given; its observation is set by the test."""
+
+    def __init__(self, action_space: gym.spaces.Space, observation: np.ndarray) -> None:
+        self.action_space = action_space
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, observation.shape, observation.dtype)
+        self.observation = observation
+        self.actions: list = []
+
+    def reset(self, *, seed=None, options=None):
+        return self.observation, {}
+
+    def step(self, action):
+        self.actions.append(action)
+        return self.observation, 1.0, False, False, {}
+
+
+def fault_tolerant(env: gym.Env) -> FaultTolerantEnv:
+    return FaultTolerantEnv(env, rebuild=lambda count: env)
+
+
+def test_a_discrete_env_gets_int_actions_as_its_space_s_own_integers():
+    env = _Recording(gym.spaces.Discrete(3, start=-1, dtype=np.int32), np.zeros(2, np.float32))
+    wrapped = fault_tolerant(env)
+    for action in (-1, 1, np.int32(0), 7):
+        wrapped.step(action)
+    assert env.actions == [-1, 1, 0, 7]
+    assert [type(action) for action in env.actions] == [np.int32, np.int32, np.int32, int]  # 7 is the env's to refuse
+    box = _Recording(gym.spaces.Box(-1, 1, (1,)), np.zeros(2, np.float32))
+    fault_tolerant(box).step(np.zeros(1, np.float32))
+    assert type(box.actions[0]) is np.ndarray
+
+
+@pytest.mark.parametrize("size", [4, 47, 48, 49, 500])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_an_observation_with_nan_or_inf_fails_at_any_size(size, bad):
+    observation = np.ones(size, np.float32)
+    observation[size // 2] = bad
+    wrapped = fault_tolerant(_Recording(gym.spaces.Discrete(2), observation))
+    with pytest.raises(EnvFailure, match="NaN or inf"):
+        wrapped.step(0)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")  # NumPy's, on the large array's float64 sum
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (100,)])
+def test_finite_observations_whose_sum_overflows_pass(shape):
+    observation = np.full(shape, np.finfo(np.float64).max, np.float64)  # finite; their sum is inf
+    wrapped = fault_tolerant(_Recording(gym.spaces.Discrete(2), observation))
+    assert wrapped.step(0)[0] is observation
+    assert wrapped.reset()[0] is observation

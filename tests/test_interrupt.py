@@ -80,17 +80,25 @@ def test_log_says_how_to_resume_and_the_command_works(interrupted, cli):
     assert len(resumed) > len(earlier)
 
 
-def test_a_killed_run_keeps_every_finished_episode(tmp_path):
+def logged_episodes(folder):
+    """The episodes the log reported as finished, in order."""
+    lines = (folder / "logs" / "log.txt").read_text().splitlines()
+    return [int(line.split("| episode ")[1].split()[0]) for line in lines if "| episode " in line]
+
+
+def test_a_killed_run_keeps_every_episode_older_than_results_flush_seconds(tmp_path):
     tasks = tmp_path / "tasks"
     process = subprocess.Popen(
         [sys.executable, "main.py", *TINY_DQN, "general_cfg.max_env_steps=100000000", "general_cfg.log_per_episode=1"]
-        + [f"general_cfg.tasks_dir={tasks}"],
+        + [f"general_cfg.tasks_dir={tasks}", "general_cfg.results_flush_seconds=0.3"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         folder = wait_for_rows(tasks, process, rows_wanted=8)
+        reported = logged_episodes(folder)  # each logged after its row was written, so its row is due by +0.3 s
+        time.sleep(1.0)
     finally:
         process.kill()  # SIGKILL: no handler runs, nothing is flushed at exit
         process.wait()
@@ -98,9 +106,4 @@ def test_a_killed_run_keeps_every_finished_episode(tmp_path):
     assert res_csv.read_text().endswith("\n")  # no half-written row
     rows = read_csv(res_csv)
     assert [int(row["episode"]) for row in rows] == list(range(1, len(rows) + 1))
-    logged = [
-        int(line.split("| episode ")[1].split()[0])
-        for line in (folder / "logs" / "log.txt").read_text().splitlines()
-        if "| episode " in line
-    ]
-    assert len(rows) >= max(logged)  # every episode the log reported as finished is in res.csv
+    assert len(rows) >= max(reported)  # every episode reported a second before the kill is in res.csv

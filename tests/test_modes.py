@@ -276,6 +276,13 @@ def test_keep_checkpoints_bounds_the_periodic_ones(tmp_path, keep, expected):
     assert (run / "models" / "best.pt").is_file() and (run / "models" / "last.pt").is_file()
 
 
+def test_periodic_checkpoints_come_no_sooner_than_model_save_seconds(tmp_path):
+    args = [*TINY_DQN, "general_cfg.max_env_steps=100000", "general_cfg.max_episode=10", "general_cfg.model_save_fre=2"]
+    run = train([*args, "general_cfg.model_save_seconds=3600"], tmp_path)
+    assert sorted(path.name for path in (run / "models").glob("episode_*.pt")) == ["episode_2.pt"]  # the first at once
+    assert (run / "models" / "last.pt").is_file()
+
+
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names an fd through /proc")
 def test_last_and_best_are_fsynced_before_their_rename_the_periodic_ones_only_renamed(tmp_path, monkeypatch):
     synced = []

@@ -24,6 +24,14 @@ def test_first_non_finite_names_the_tensor():
     assert first_non_finite({"net": [torch.zeros(2)], "count": 1}) is None
 
 
+def test_first_non_finite_is_exact_where_a_sum_overflows():
+    huge = torch.full((4,), 1e308, dtype=torch.float64)  # finite, but its float64 sum is inf
+    assert first_non_finite({"big": huge, "half": torch.ones(3, dtype=torch.float16)}) is None
+    later_nan = {"big": huge, "opt": [{"exp_avg": torch.tensor([1.0, math.nan])}]}
+    assert first_non_finite(later_nan) == "agent.opt.0.exp_avg"
+    assert first_non_finite({"a": torch.tensor([math.inf]), "b": torch.tensor([-math.inf])}) == "agent.a"
+
+
 def test_a_nan_loss_stops_the_run_and_names_it(copy_algo, cli):
     name = copy_algo(edit=replace_in_agent('"loss": float(total_loss) / self.cfg.gradient_steps', '"loss": float("nan")'))
     result = cli(*TINY_DQN, "--algo", name)

@@ -70,6 +70,17 @@ def test_rng_states_round_trip():
     assert draws() == first
 
 
+def test_rng_states_of_older_checkpoints_as_lists_of_ints_still_load():
+    seed_everything(3)
+    saved = rng_states()
+    first = draws()
+    version, key, gauss_next = saved["python"]
+    older = {**saved, "python": [version, key.tolist(), gauss_next]}
+    older["numpy"] = {**saved["numpy"], "state": {**saved["numpy"]["state"], "key": saved["numpy"]["state"]["key"].tolist()}}
+    set_rng_states(older)
+    assert draws() == first
+
+
 @pytest.fixture(scope="module")
 def two_runs_same_seed(tmp_path_factory):
     tasks = tmp_path_factory.mktemp("seeded")
