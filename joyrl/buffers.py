@@ -96,6 +96,7 @@ class ReplayBuffer:
     ) -> None:
         self.capacity = capacity
         self.device = torch.device(device)
+        self.on_cpu = self.device.type == "cpu"  # batches are the arrays' own memory: no .to() call
         self.states = observation_array(capacity, obs_shape, obs_dtype)
         self.next_states = observation_array(capacity, obs_shape, obs_dtype)
         self.actions = np.zeros((capacity, *action_shape), dtype=action_dtype)
@@ -150,7 +151,8 @@ class ReplayBuffer:
         )
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(array).to(self.device, non_blocking=True)
+        tensor = torch.from_numpy(array)
+        return tensor if self.on_cpu else tensor.to(self.device, non_blocking=True)
 
     def _observations(self, array: np.ndarray | dict[str, np.ndarray]) -> torch.Tensor | dict[str, torch.Tensor]:
         """``_tensor`` of a batch of observations, or of each part of Dict ones."""

@@ -185,7 +185,7 @@ def _large_cpu_batch(x: Any) -> bool:
     return (
         isinstance(x, torch.Tensor)
         and x.dim() == 2
-        and len(x) >= FUSED_MIN_ROWS
+        and x.shape[0] >= FUSED_MIN_ROWS  # not len(x): Tensor.__len__ is a Python method, 1 us on every acting pass
         and x.device.type == "cpu"
         and x.dtype == torch.float32
     )
