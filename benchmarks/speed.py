@@ -2,10 +2,12 @@
 
     python benchmarks/speed.py [--repeats 3]
 
-Four measurements, each the median of ``--repeats`` runs on one torch thread, alternating:
+Five measurements on one torch thread, each a pair run back to back, ``--repeats`` times; the
+ratio printed is the median of the repeats' ratios (on a shared 2-core machine the speed drifts by
+a third within minutes, and a pair's two halves drift least apart):
 
-1. Env loop: raw ``gymnasium`` CartPole-v1 stepping with random actions, against
-   JoyRL's training loop (``StepTrainer`` through ``Run``) with a random policy and no
+1. Env loop: raw ``gymnasium`` CartPole-v1 stepping with random actions (before and after, averaged),
+   against JoyRL's training loop (``StepTrainer`` through ``Run``) with a random policy and no
    learning (DQN with epsilon fixed at 1 and learning never starting).
 2. Gradient step: DQN's ``Agent.update`` (RL Zoo sizes: 256x256, batch 64, 128
    gradient steps a call; five calls alternated with five bare loops) per gradient step, against a bare PyTorch loop doing the
@@ -273,40 +275,50 @@ def main() -> None:
             figures["single_file_ppo"].append(single_file_ppo)
             if sb3_ppo is not None:
                 figures["sb3_ppo"].append(sb3_ppo)
-            figures["raw"].append(raw_env_steps_per_second())
+            raw_before = raw_env_steps_per_second()
             figures["loop"].append(joyrl_random_loop_steps_per_second(tasks_dir))
+            figures["raw"].append((raw_before + raw_env_steps_per_second()) / 2)  # bracketing the loop: drift cancels
             joyrl, bare = gradient_step_seconds()
             figures["joyrl_grad"].append(joyrl)
             figures["bare_grad"].append(bare)
             figures["startup"].append(startup_seconds(FIRST_STEP_PROBE, f"general_cfg.tasks_dir={tasks_dir}"))
             figures["bare_startup"].append(startup_seconds(BARE_FIRST_STEP))
     median = {key: statistics.median(values) for key, values in figures.items()}
+    # each pair was measured back to back, so its ratio is what drift on a shared machine spoils least
+    pairs = {"loop": ("loop", "raw"), "joyrl_grad": ("joyrl_grad", "bare_grad"), "startup": ("startup", "bare_startup")}
+    pairs |= {"joyrl_dqn": ("joyrl_dqn", "single_file_dqn"), "joyrl_ppo": ("joyrl_ppo", "single_file_ppo")}
+    pairs |= {"sb3": ("joyrl_ppo", "sb3_ppo")} if with_sb3 else {}
+    ratio = {
+        name: statistics.median(a / b for a, b in zip(figures[ours], figures[theirs], strict=True))
+        for name, (ours, theirs) in pairs.items()
+    }
     lines = [
         "# Speed against the machine's limits",
         "",
         f"`python benchmarks/speed.py --repeats {args.repeats}` on {date.today().isoformat()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__} on 1 thread; medians of {args.repeats} repeats.",
+        f"torch {torch.__version__} on 1 thread; medians of {args.repeats} repeats, the ratio the median of the "
+        "repeats' ratios (each pair run back to back; raw Gymnasium before and after the loop).",
         "",
         "| measurement | JoyRL | reference | JoyRL / reference |",
         "|---|---|---|---|",
         f"| CartPole-v1 env steps/s, random policy, no learning | {median['loop']:,.0f} (training loop) | "
-        f"{median['raw']:,.0f} (raw gymnasium) | {median['loop'] / median['raw']:.2f} |",
+        f"{median['raw']:,.0f} (raw gymnasium) | {ratio['loop']:.2f} |",
         f"| ms per DQN gradient step (256x256, batch 64) | {median['joyrl_grad'] * 1e3:.3f} (Agent.update) | "
-        f"{median['bare_grad'] * 1e3:.3f} (bare PyTorch, same batch) | {median['joyrl_grad'] / median['bare_grad']:.2f} |",
+        f"{median['bare_grad'] * 1e3:.3f} (bare PyTorch, same batch) | {ratio['joyrl_grad']:.2f} |",
         f"| seconds from `python main.py` to the first env step | {median['startup']:.2f} | "
         f"{median['bare_startup']:.2f} (import torch + gymnasium, build net + Adam, one step) | "
-        f"{median['startup'] / median['bare_startup']:.2f} |",
+        f"{ratio['startup']:.2f} |",
         f"| DQN on CartPole-v1 at CleanRL's hyperparameters, env steps/s (50k steps, evaluation off) | "
         f"{median['joyrl_dqn']:,.0f} (training run) | {median['single_file_dqn']:,.0f} (benchmarks/single_file/dqn.py) | "
-        f"{median['joyrl_dqn'] / median['single_file_dqn']:.2f} |",
+        f"{ratio['joyrl_dqn']:.2f} |",
         f"| PPO on CartPole-v1 at RL Zoo's hyperparameters, env steps/s (100k steps, evaluation off) | "
         f"{median['joyrl_ppo']:,.0f} (training run) | {median['single_file_ppo']:,.0f} (benchmarks/single_file/ppo.py) | "
-        f"{median['joyrl_ppo'] / median['single_file_ppo']:.2f} |",
+        f"{ratio['joyrl_ppo']:.2f} |",
         *(
             [
                 f"| the same PPO against Stable-Baselines3 {importlib.metadata.version('stable_baselines3')} | "
                 f"{median['joyrl_ppo']:,.0f} (training run) | {median['sb3_ppo']:,.0f} (`PPO.learn`) | "
-                f"{median['joyrl_ppo'] / median['sb3_ppo']:.2f} |"
+                f"{ratio['sb3']:.2f} |"
             ]
             if with_sb3
             else []

@@ -306,21 +306,55 @@ def make_env(cfg: Any, seed: int | None, render_mode: str | None = None) -> gym.
 
 
 def _build_env(cfg: Any, seed: int | None, render_mode: str | None) -> gym.Env:
+    """``gymnasium.make`` with the user's kwargs, the cap, and ``render_mode`` only when a mode is wanted.
+
+    Third-party envs come as they are: one whose constructor takes no ``render_mode`` is built
+    without it; asked to render, it is refused in one line, as is an env whose metadata lists
+    other render modes.
+    """
     make_kwargs = dict(cfg.kwargs)
     cap = cfg.max_step if cfg.max_step > 0 else default_cap(cfg)
     if cap is not None:
         make_kwargs["max_episode_steps"] = cap
     mode = render_mode if render_mode is not None else cfg.render_mode
+    if mode is not None:
+        _check_render_mode(cfg.id, mode)
+        make_kwargs["render_mode"] = mode
     try:
-        env = gym.make(cfg.id, render_mode=mode, **make_kwargs)
+        env = gym.make(cfg.id, **make_kwargs)
     except (TypeError, ValueError) as error:  # an unknown keyword, or a value the env's constructor refuses
-        raise ConfigError(f"env_cfg.kwargs do not fit {cfg.id}: {error}") from None
+        if mode is not None and "unexpected keyword argument 'render_mode'" in str(error):
+            raise ConfigError(f"{cfg.id} cannot render: its constructor takes no render_mode (asked for {mode!r})") from None
+        what = f"env_cfg.kwargs ({', '.join(cfg.kwargs)}) do not fit {cfg.id}" if cfg.kwargs else f"cannot make {cfg.id}"
+        raise ConfigError(f"{what}: {error}") from None
     except gym.error.Error as error:
         raise ConfigError(f"cannot make {cfg.id}: {error}") from None
     except ImportError as error:
         raise JoyRLError(f"{cfg.id} needs a package that is not installed: {error}") from None
     env = _apply_wrappers(env, cfg.wrappers)
     return SeedOnFirstReset(env, seed)
+
+
+def _check_render_mode(env_id: str, mode: str) -> None:
+    """ConfigError when the env's registered class lists its render modes and ``mode`` is not among them.
+
+    As ``gymnasium.make`` does, 'human' passes on an env with 'rgb_array' (HumanRendering shows its
+    frames) and 'X_list' on one with 'X' (RenderCollection).
+    """
+    spec = registered_spec(env_id)
+    if spec is None or spec.entry_point is None:
+        return
+    try:
+        creator = spec.entry_point if callable(spec.entry_point) else gym.envs.registration.load_env_creator(spec.entry_point)
+    except (ImportError, AttributeError):
+        return  # gymnasium.make says what is missing
+    metadata = getattr(creator, "metadata", None)
+    modes = metadata.get("render_modes") if isinstance(metadata, dict) else None
+    if mode == "human" and "rgb_array" in (modes or ()) or mode.endswith("_list") and mode[: -len("_list")] in (modes or ()):
+        return
+    if modes is not None and mode not in modes:
+        listed = ", ".join(map(str, modes)) or "none"
+        raise ConfigError(f"{env_id} cannot render {mode!r} frames (its render modes: {listed}); render mode needs rgb_array")
 
 
 def project_env_ids() -> list[str]:

@@ -3,6 +3,7 @@
 ``StepInfo`` puts numbers and text in ``info``; ``FailForSeed`` fails one seed of a sweep. ``JoyRLTestCorridor-v0``: walk right along a 5-cell corridor (Box(1) / Discrete(2)); the episode
 terminates at the right end, with a time limit of 20 steps. ``JoyRLTestEndless-v0``: the same
 observations and actions, registered without a time limit, and its episodes never end.
+``JoyRLTestBare-v0``: the corridor with a constructor that takes no ``render_mode``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from gymnasium import spaces
 
 CORRIDOR_ID = "JoyRLTestCorridor-v0"
 ENDLESS_ID = "JoyRLTestEndless-v0"
+BARE_ID = "JoyRLTestBare-v0"
 
 
 class Corridor(gym.Env):
@@ -40,8 +42,14 @@ class Corridor(gym.Env):
         return self._observation(), float(at_end), at_end and not self.endless, False, {}
 
 
+def bare_corridor(length: int = 5) -> Corridor:
+    """The corridor as a minimal or older third-party env comes: a factory that takes no ``render_mode``."""
+    return Corridor(length)
+
+
 gym.register(id=CORRIDOR_ID, entry_point=Corridor, max_episode_steps=20)
 gym.register(id=ENDLESS_ID, entry_point=Corridor, kwargs={"endless": True})
+gym.register(id=BARE_ID, entry_point=bare_corridor, max_episode_steps=20)
 
 
 class StepInfo(gym.Wrapper):

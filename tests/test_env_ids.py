@@ -10,11 +10,12 @@ from joyrl import envs
 from joyrl.envs import check_env_id, close_matches, default_cap, env_display_name, make_env
 from joyrl.errors import ConfigError
 from tests.helpers import SMALL_NET, read_csv
-from tests.my_env_module import CORRIDOR_ID, ENDLESS_ID
+from tests.my_env_module import BARE_ID, CORRIDOR_ID, ENDLESS_ID
 
 MODULE = "tests.my_env_module"
 CORRIDOR = f"{MODULE}:{CORRIDOR_ID}"
 ENDLESS = f"{MODULE}:{ENDLESS_ID}"
+BARE = f"{MODULE}:{BARE_ID}"
 
 # DQN on the corridor in about a second.
 TINY_CORRIDOR = [
@@ -45,7 +46,7 @@ def one_line_error(result, *fragments):
 
 
 def test_module_form_imports_the_module_that_registers_the_id(monkeypatch):
-    for env_id in (CORRIDOR_ID, ENDLESS_ID):
+    for env_id in (CORRIDOR_ID, ENDLESS_ID, BARE_ID):
         monkeypatch.delitem(gym.registry, env_id, raising=False)
     monkeypatch.delitem(sys.modules, MODULE, raising=False)
     with pytest.raises(ConfigError, match="unknown env id"):
@@ -82,6 +83,37 @@ def test_env_display_name_drops_the_module_and_slashes():
     assert env_display_name(CORRIDOR) == CORRIDOR_ID
     assert env_display_name("ale_py:ALE/Pong-v5") == "ALE-Pong-v5"
     assert env_display_name("CartPole-v1") == "CartPole-v1"
+
+
+# ---------------------------------------------------------------- third-party envs as they are
+
+
+def test_an_env_whose_constructor_takes_no_render_mode_trains_and_tests(cli):
+    trained = cli(*TINY_CORRIDOR, "--env", BARE)
+    assert trained.code == 0, trained.err
+    assert len(read_csv(trained.folder / "results" / "res.csv")) >= 1
+    tested = cli("--load", str(trained.folder), "--mode", "test", "general_cfg.play_episodes=2")
+    assert tested.code == 0, tested.err
+
+
+@pytest.mark.parametrize(
+    ("env_id", "fragments"),
+    [
+        (BARE, ["cannot render: its constructor takes no render_mode (asked for 'rgb_array')"]),
+        (CORRIDOR, [f"{CORRIDOR} cannot render 'rgb_array' frames (its render modes: none)"]),
+    ],
+)
+def test_rendering_an_env_that_cannot_render_is_one_line(cli, env_id, fragments):
+    result = cli(*TINY_CORRIDOR, "--env", env_id, "env_cfg.render_mode=rgb_array")
+    one_line_error(result, *fragments)
+
+
+def test_kwargs_errors_name_only_what_the_user_set():
+    with pytest.raises(ConfigError, match=r"env_cfg.kwargs \(bogus\) do not fit CartPole-v1: .*bogus"):
+        make_env(env_cfg("CartPole-v1", kwargs={"bogus": 1}), seed=1)
+    with pytest.raises(ConfigError) as error:
+        make_env(env_cfg(BARE, kwargs={"length": 5, "colour": "red"}), seed=1)
+    assert "env_cfg.kwargs (length, colour)" in str(error.value) and "render_mode" not in str(error.value)
 
 
 # ---------------------------------------------------------------- the default cap
