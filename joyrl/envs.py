@@ -332,7 +332,43 @@ def _build_env(cfg: Any, seed: int | None, render_mode: str | None) -> gym.Env:
     except ImportError as error:
         raise JoyRLError(f"{cfg.id} needs a package that is not installed: {error}") from None
     env = _apply_wrappers(env, cfg.wrappers)
+    if getattr(cfg, "index_tuples", False) and is_discrete_tuple(env.observation_space):
+        env = DiscreteTupleIndex(env)
     return SeedOnFirstReset(env, seed)
+
+
+def is_discrete_tuple(space: spaces.Space) -> bool:
+    """A Tuple whose parts are all Discrete (Blackjack-v1's)."""
+    return isinstance(space, spaces.Tuple) and all(isinstance(part, spaces.Discrete) for part in space.spaces)
+
+
+class DiscreteTupleIndex(gym.ObservationWrapper):
+    """A Tuple of Discrete parts as one Discrete index, for tabular agents (those that list "Tuple" in their spaces).
+
+    Mixed radix, the first part most significant: Blackjack-v1's (player sum, dealer card, usable ace),
+    ``Tuple(Discrete(32), Discrete(11), Discrete(2))``, is ``(sum * 11 + card) * 2 + ace`` in ``Discrete(704)``.
+    ``parts(index)`` gives the tuple back (figures, a table's rows by state).
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        parts = env.observation_space.spaces  # type: ignore[attr-defined]
+        self.sizes = tuple(int(part.n) for part in parts)
+        self.starts = tuple(int(part.start) for part in parts)
+        self.observation_space = spaces.Discrete(math.prod(self.sizes))
+
+    def observation(self, observation: tuple) -> int:
+        index = 0
+        for value, size, start in zip(observation, self.sizes, self.starts, strict=True):
+            index = index * size + int(value) - start
+        return index
+
+    def parts(self, index: int) -> tuple[int, ...]:
+        values = []
+        for size, start in zip(reversed(self.sizes), reversed(self.starts), strict=True):
+            index, value = divmod(index, size)
+            values.append(value + start)
+        return tuple(reversed(values))
 
 
 def _check_render_mode(env_id: str, mode: str) -> None:
@@ -394,17 +430,28 @@ def env_info(env: gym.Env) -> dict[str, Any]:
 
 
 def check_spaces(agent_class: type[BaseAgent], env: gym.Env, algo_name: str, env_id: str) -> None:
-    """Stop with one line when the algorithm cannot handle the env's spaces."""
+    """Stop with one line when the algorithm cannot handle the env's spaces.
+
+    An agent listing "Tuple" takes a Tuple of Discrete parts as one index (``DiscreteTupleIndex``, applied
+    by ``make_env``), so a Tuple still here has another kind of part, or meets an agent without "Tuple".
+    """
     for role, space, supported in (
         ("observation", env.observation_space, agent_class.supported_observation_spaces),
         ("action", env.action_space, agent_class.supported_action_spaces),
     ):
-        if space_kind(space) not in supported:
-            shape = f"with parts {', '.join(space.spaces)}" if isinstance(space, spaces.Dict) else f"of shape {space.shape}"
-            raise ConfigError(
-                f"{algo_name} handles {' and '.join(supported)} {role} spaces, but {env_id} has a {space_kind(space)} "
-                f"{shape}; pick an env with a {supported[0]} {role} space or another algorithm"
-            )
+        if space_kind(space) in supported and not isinstance(space, spaces.Tuple):
+            continue
+        if isinstance(space, spaces.Dict):
+            shape = f"with parts {', '.join(space.spaces)}"
+        elif isinstance(space, spaces.Tuple):
+            shape = f"of parts {', '.join(space_kind(part) for part in space.spaces)}"
+        else:
+            shape = f"of shape {space.shape}"
+        kinds = [f"{kind} (of Discrete parts)" if kind == "Tuple" else kind for kind in supported]
+        raise ConfigError(
+            f"{algo_name} handles {' and '.join(kinds)} {role} spaces, but {env_id} has a {space_kind(space)} "
+            f"{shape}; pick an env with a {supported[0]} {role} space or another algorithm"
+        )
 
 
 class ActionMaskObservation(gym.Wrapper):

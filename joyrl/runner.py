@@ -57,10 +57,11 @@ class Run:
         seed_everything(cfg.seed)
         self.seed = cfg.seed if cfg.seed > 0 else None
         self.render_mode = "rgb_array" if cfg.mode == "render" else cfg.render_mode
+        agent_class = importlib.import_module(f"algos.{cfg.algo_name}.agent").Agent
+        cfg.index_tuples = "Tuple" in agent_class.supported_observation_spaces  # every env of the run: joyrl.envs
         self.env = make_env(cfg, self.seed, self.render_mode)
         for key, value in env_info(self.env).items():
             setattr(cfg, key, value)
-        agent_class = importlib.import_module(f"algos.{cfg.algo_name}.agent").Agent
         check_spaces(agent_class, self.env, cfg.algo_name, cfg.id)
         if cfg.mp_backend == "ray" and cfg.mode == "train":  # before the agent: a PPO learner's rollout spans every worker's envs
             import_ray()

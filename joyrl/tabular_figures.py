@@ -9,8 +9,9 @@ Which envs: a grid, that is an unwrapped env with ``desc`` (FrozenLake, GorgeWal
 ``shape`` / ``nrow`` and ``ncol`` (CliffWalking), whose states are the cells in row-major
 order (``row * ncol + col``), or the cells times a treasure mask, ``(row * ncol + col) * 2**K
 + mask`` (GorgeWalk); those cells are drawn with every treasure present (mask ``2**K - 1``).
-Anything else (Taxi, whose 500 states are not cells of its ``desc``; CartPole) gets no
-figure, and no error.
+Blackjack-v1 (its Tuple observation as one index) gets the book's figures 5.1 and 5.2 instead
+(joyrl/blackjack.py). Anything else (Taxi, whose 500 states are not cells of its ``desc``;
+CartPole) gets no figure, and no error.
 
 Arrows need to know where each action moves: the env's own ``action_directions`` attribute
 when it has one, else ``ACTION_DIRECTIONS`` below, by the unwrapped env's class name; an env
@@ -32,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from joyrl.blackjack import save_blackjack_figure
+from joyrl.envs import DiscreteTupleIndex
 
 UP, RIGHT, DOWN, LEFT = (-1, 0), (0, 1), (1, 0), (0, -1)
 
@@ -136,6 +140,11 @@ def save_policy_figure(agent: Any, env: Any, path: Path, title: str) -> Path | N
     if table is None:
         return None
     values, decided = table
+    blackjack = _blackjack_index(env)
+    q_table = _q_table(agent)
+    if blackjack is not None and q_table is not None:
+        q = np.asarray(q_table.detach().cpu(), dtype=np.float64)
+        return save_blackjack_figure(q, blackjack.observation, path, f"{title}: figures 5.1 and 5.2 of Sutton & Barto")
     grid = grid_of(env, len(values))
     if grid is None:
         return None
@@ -169,6 +178,17 @@ def save_policy_figure(agent: Any, env: Any, path: Path, title: str) -> Path | N
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)  # no tight bounding box: the size is figure_size's
     return path
+
+
+def _blackjack_index(env: Any) -> Any:
+    """The ``DiscreteTupleIndex`` of a Blackjack-v1 env, or None."""
+    if type(env.unwrapped).__name__ != "BlackjackEnv":
+        return None
+    while hasattr(env, "env"):
+        if isinstance(env, DiscreteTupleIndex):
+            return env
+        env = env.env
+    return None
 
 
 def _draw_grid_lines(ax: Any, nrow: int, ncol: int) -> None:

@@ -29,7 +29,7 @@ def test_list_shows_algorithms_presets_and_custom_envs(capsys, tmp_path, monkeyp
     assert row(out, "DQN") == ["DQN", "Box, Dict", "Discrete", "honoured", "transitions"]
     assert row(out, "PPO")[-1] == "rollouts" and row(out, "RainbowDQN")[-1] == "episodes"
     assert row(out, "DRQN")[-1] == row(out, "TD3_BC")[-1] == row(out, "GAIL")[-1] == "-"
-    assert row(out, "QLearning") == ["QLearning", "Discrete", "Discrete", "-", "-"]
+    assert row(out, "QLearning") == ["QLearning", "Discrete, Tuple", "Discrete", "-", "-"]
     assert row(out, "CartPole-v1_DQN.yaml") == ["CartPole-v1_DQN.yaml", "DQN", "CartPole-v1"]
     assert row(out, "CliffWalking-v1_QLearning.yaml") == ["CliffWalking-v1_QLearning.yaml", "QLearning", "CliffWalking-v1"]
     assert row(out, "GorgeWalk-v0")[:2] == ["GorgeWalk-v0", "400"]

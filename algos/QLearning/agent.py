@@ -15,7 +15,7 @@ from joyrl.tabular import QTable
 
 
 class Agent(BaseAgent):
-    supported_observation_spaces = ("Discrete",)
+    supported_observation_spaces = ("Discrete", "Tuple")  # Tuple: of Discrete parts, as one index (Blackjack-v1)
     supported_action_spaces = ("Discrete",)
 
     def __init__(self, cfg) -> None:
