@@ -418,6 +418,10 @@ def env_info(env: gym.Env) -> dict[str, Any]:
     elif isinstance(obs_space, spaces.Box):
         info["n_states"] = int(np.prod(obs_space.shape))
         info["obs_shape"] = tuple(obs_space.shape)
+    elif isinstance(obs_space, (spaces.MultiDiscrete, spaces.MultiBinary)):  # n_states: the one-hot / bits width
+        sizes = obs_space.nvec if isinstance(obs_space, spaces.MultiDiscrete) else np.ones(obs_space.shape, dtype=np.int64)
+        info["n_states"] = int(np.sum(sizes))
+        info["obs_shape"] = tuple(obs_space.shape)
     elif isinstance(obs_space, spaces.Dict):  # the parts' shapes; agents pick their parts (joyrl.networks.dict_format)
         info["obs_shape"] = {name: tuple(part.shape or ()) for name, part in obs_space.spaces.items()}
     if isinstance(action_space, spaces.Discrete):
@@ -427,6 +431,11 @@ def env_info(env: gym.Env) -> dict[str, Any]:
         info["action_low"] = action_space.low
         info["action_high"] = action_space.high
     return info
+
+
+def _either(kinds: list[str]) -> str:
+    """'A', 'A or B', 'A, B or C'."""
+    return kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
 
 
 def check_spaces(agent_class: type[BaseAgent], env: gym.Env, algo_name: str, env_id: str) -> None:
@@ -449,7 +458,7 @@ def check_spaces(agent_class: type[BaseAgent], env: gym.Env, algo_name: str, env
             shape = f"of shape {space.shape}"
         kinds = [f"{kind} (of Discrete parts)" if kind == "Tuple" else kind for kind in supported]
         raise ConfigError(
-            f"{algo_name} handles {' and '.join(kinds)} {role} spaces, but {env_id} has a {space_kind(space)} "
+            f"{algo_name} handles {_either(kinds)} {role} spaces, but {env_id} has a {space_kind(space)} "
             f"{shape}; pick an env with a {supported[0]} {role} space or another algorithm"
         )
 

@@ -191,6 +191,42 @@ def _large_cpu_batch(x: Any) -> bool:
     )
 
 
+class EncodedShape(tuple):
+    """The stored shape of a Discrete or MultiDiscrete observation, int64 indices, with what its one-hot encoding needs.
+
+    Memories and ``ObservationTensor`` see a plain shape (``()`` for Discrete, the ``nvec`` shape for
+    MultiDiscrete), so they keep the compact indices; the network builders see ``sizes`` and ``starts`` and
+    put ``OneHot`` in front, so a network's input is the concatenated one-hots, ``sum(sizes)`` wide.
+    """
+
+    sizes: tuple[int, ...]
+    starts: tuple[int, ...]
+
+    def __new__(cls, shape: tuple[int, ...], sizes: Any, starts: Any) -> EncodedShape:
+        encoded = super().__new__(cls, shape)
+        encoded.sizes, encoded.starts = tuple(int(n) for n in sizes), tuple(int(s) for s in starts)
+        return encoded
+
+    def __reduce__(self) -> tuple:  # pickled (Ray workers, deep copies) with its sizes
+        return (EncodedShape, (tuple(self), self.sizes, self.starts))
+
+
+class OneHot(nn.Module):
+    """Indices (B,) or (B, *k) as their concatenated one-hot vectors, (B, sum(sizes)) float32."""
+
+    offsets: torch.Tensor
+
+    def __init__(self, sizes: tuple[int, ...], starts: tuple[int, ...]) -> None:
+        super().__init__()
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]) - np.asarray(starts)  # index - start + the part's offset
+        self.register_buffer("offsets", torch.as_tensor(offsets, dtype=torch.int64), persistent=False)
+        self.width = int(sum(sizes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        columns = x.long().reshape(x.shape[0], -1) + self.offsets
+        return torch.zeros(x.shape[0], self.width, device=x.device).scatter_(1, columns, 1.0)
+
+
 class ScaleUint8(nn.Module):
     """uint8 inputs (pixels, bytes) in [0, 255] as float32 in [0, 1], so memories can keep the bytes."""
 
@@ -216,13 +252,22 @@ def build_body(
     if isinstance(spec, dict) or isinstance(input_size, dict):
         return _build_dict_body(spec, input_size, key, input_dtype)
     check_layer_spec(spec, key)
-    shape = (input_size,) if isinstance(input_size, int) else tuple(input_size)
+    shape = (
+        input_size
+        if isinstance(input_size, EncodedShape)
+        else (input_size,)
+        if isinstance(input_size, int)
+        else tuple(input_size)
+    )
     return _build_layers(spec, shape, f"algo_cfg.{key}", input_dtype)
 
 
 def _build_layers(spec: list[dict[str, Any]], shape: Shape, where: str, input_dtype: Any) -> tuple[Layers, int]:
-    """``spec`` (already checked) on inputs of ``shape``; the output is flat."""
+    """``spec`` (already checked) on inputs of ``shape``; the output is flat. An ``EncodedShape`` gets ``OneHot`` first."""
     layers: list[nn.Module] = [ScaleUint8()] if np.dtype(input_dtype) == np.uint8 else []
+    if isinstance(shape, EncodedShape):
+        layers.append(OneHot(shape.sizes, shape.starts))
+        shape = (sum(shape.sizes),)
     input_shape = shape
     for i, layer in enumerate(spec):
         width = layer["layer_size"][0]
@@ -380,6 +425,27 @@ class ObservationTensor:
         """One observation of a single array through the buffer: the (1, *obs) input tensor."""
         self.array[0] = observation
         return self.tensor if self.device.type == "cpu" else self.tensor.to(self.device, non_blocking=True)
+
+
+def observation_format(cfg: Any, key: str = "value_layers", keep_mask: bool = False) -> tuple[Any, Any]:
+    """Shape and dtype of one observation as a memory keeps it and a network built from it takes it.
+
+    Box: flat float32 (``n_states``,). Discrete and MultiDiscrete: int64 indices, their shape an
+    ``EncodedShape`` (networks one-hot encode them; memories keep the indices). MultiBinary: its bits as
+    float32. Dict: the parts ``dict_format`` keeps.
+    """
+    kept = dict_format(cfg, key, keep_mask)
+    if kept is not None:
+        return kept
+    space = getattr(cfg, "obs_space", None)  # absent: a flat Box of n_states (agents built by hand)
+    if isinstance(space, spaces.Discrete):
+        return EncodedShape((), [space.n], [space.start]), np.int64
+    if isinstance(space, spaces.MultiDiscrete):
+        sizes = np.asarray(space.nvec).ravel()
+        return EncodedShape(tuple(space.shape), sizes, np.zeros_like(sizes)), np.int64
+    if isinstance(space, spaces.MultiBinary):
+        return tuple(np.atleast_1d(space.shape)), np.float32
+    return (cfg.n_states,), np.float32
 
 
 def dict_format(cfg: Any, key: str = "value_layers", keep_mask: bool = False) -> tuple[dict[str, Shape], dict[str, Any]] | None:

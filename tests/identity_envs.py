@@ -22,6 +22,12 @@ IDS = {
     "IdentityBox-v0": "IdentityBox",
     "IdentityImage-v0": "IdentityImage",
 }
+# The same task with the target shown in the other standard spaces (deep agents one-hot encode them): observation kind -> id
+OBSERVATION_IDS = {
+    "Discrete": "IdentityDiscreteObs-v0",
+    "MultiDiscrete": "IdentityMultiDiscrete-v0",
+    "MultiBinary": "IdentityMultiBinary-v0",
+}
 
 
 class _Identity(gym.Env):
@@ -130,8 +136,45 @@ class IdentityImage(IdentityDiscrete):
         return frame
 
 
+class IdentityDiscreteObs(IdentityDiscrete):
+    """IdentityDiscrete with the target shown as its index: ``Discrete(4)`` observations."""
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        super().__init__(N_TARGETS, render_mode)
+        self.observation_space = spaces.Discrete(N_TARGETS)
+
+    def _observation(self) -> np.int64:
+        return np.int64(self.target)
+
+
+class IdentityMultiDiscrete(IdentityDiscrete):
+    """IdentityDiscrete with the target (0-3) shown as two digits, ``MultiDiscrete([2, 2])``: target = 2 * first + second.
+
+    The networks see the digits one-hot, 2 + 2 inputs, where IdentityMultiBinary shows the same digits as 2 bits.
+    """
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        super().__init__(N_TARGETS, render_mode)
+        self.observation_space = spaces.MultiDiscrete([2, 2])
+
+    def _observation(self) -> np.ndarray:
+        return np.array(divmod(self.target, 2), dtype=np.int64)
+
+
+class IdentityMultiBinary(IdentityDiscrete):
+    """IdentityDiscrete with the target (0-3) shown as its two bits, ``MultiBinary(2)``."""
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        super().__init__(N_TARGETS, render_mode)
+        self.observation_space = spaces.MultiBinary(2)
+
+    def _observation(self) -> np.ndarray:
+        return np.array([self.target >> 1, self.target & 1], dtype=np.int8)
+
+
 def register_identity_envs() -> None:
     """Register the identity envs with Gymnasium, each with its 20-step time limit; ids already known are kept."""
-    for env_id, name in IDS.items():
+    names = {**IDS, **{env_id: env_id.removesuffix("-v0") for env_id in OBSERVATION_IDS.values()}}
+    for env_id, name in names.items():
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point=f"{__name__}:{name}", max_episode_steps=EPISODE_STEPS)

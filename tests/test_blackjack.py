@@ -63,7 +63,7 @@ def test_a_deep_agent_on_blackjack_is_one_line(cli):
     deep = cli("--algo", "DQN", "--env", "Blackjack-v1", "general_cfg.max_episode=10")
     assert deep.code == 2 and deep.err.count("\n") == 1
     assert (
-        "DQN handles Box and Dict observation spaces, but Blackjack-v1 has a Tuple of parts Discrete, Discrete, Discrete"
+        "DQN handles Box, Dict, Discrete, MultiDiscrete or MultiBinary observation spaces, but Blackjack-v1 has a Tuple of parts Discrete, Discrete, Discrete"
         in deep.err
     )
 
@@ -86,6 +86,6 @@ def test_a_tuple_with_a_box_part_is_refused_naming_its_parts():
 
     env = TupleEnv(spaces.Tuple((spaces.Discrete(3), spaces.Box(0, 1, (2,)))))
     with pytest.raises(
-        ConfigError, match=r"handles Discrete and Tuple \(of Discrete parts\) observation spaces, .* Tuple of parts Discrete, Box"
+        ConfigError, match=r"handles Discrete or Tuple \(of Discrete parts\) observation spaces, .* Tuple of parts Discrete, Box"
     ):
         check_spaces(Agent, env, "MonteCarlo", "Mixed-v0")

@@ -18,7 +18,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from tests.helpers import ROOT, read_csv, train
-from tests.identity_envs import EPISODE_STEPS, IDS, register_identity_envs
+from tests.identity_envs import EPISODE_STEPS, IDS, OBSERVATION_IDS, register_identity_envs
 
 register_identity_envs()
 
@@ -130,6 +130,18 @@ TUNING: dict[tuple[str, str], tuple[int, dict]] = {
 }
 
 
+def observation_cases() -> list:
+    """(algorithm, observation kind) for each Discrete, MultiDiscrete or MultiBinary observation a deep algorithm with
+    Discrete actions declares: the identity task with the target shown in that space (tests/identity_envs.py)."""
+    return [
+        pytest.param(algo, kind, id=f"{algo}-{OBSERVATION_IDS[kind]}")
+        for algo, action_kind in ((param.values[0], param.values[1]) for param in cases())
+        if action_kind == "Discrete"
+        for kind in OBSERVATION_IDS
+        if kind in agent_class(algo).supported_observation_spaces
+    ]
+
+
 def identity_args(algo: str, kind: str, seed: int = 1, budget: int | None = None) -> list[str]:
     """CLI arguments of a training run on the identity env, ending with an online evaluation of the greedy policy."""
     steps, overrides = TUNING[(algo, kind)]
@@ -190,3 +202,19 @@ def test_greedy_policy_learns_the_identity(algo, kind, tmp_path):
     final = read_csv(folder / "results" / "eval.csv")[-1]
     assert final["episode"] == training[-1]["episode"]  # the evaluation at the end of training
     assert float(final["eval_mean"]) >= PASS_RETURN, f"{algo}: greedy return {final['eval_mean']} < {PASS_RETURN}"
+
+
+def test_the_deep_agents_that_declare_discrete_observations():
+    declared = {(param.values[0], param.values[1]) for param in observation_cases()}
+    assert {("DQN", "Discrete"), ("PPO", "MultiDiscrete"), ("A2C", "MultiBinary"), ("SAC_D", "Discrete")} <= declared
+    assert not {algo for algo, _ in declared} & {"DQN_CNN", "DRQN", "DDPG"}
+
+
+@pytest.mark.parametrize(("algo", "kind"), observation_cases())
+def test_greedy_policy_learns_the_identity_from_discrete_observations(algo, kind, tmp_path):
+    """Indices one-hot encoded (Discrete, MultiDiscrete) or bits (MultiBinary) at the networks' input: the same 90% bar."""
+    args = identity_args(algo, "Discrete")
+    args[args.index("--env") + 1] = OBSERVATION_IDS[kind]
+    folder = train(args, tmp_path)
+    final = read_csv(folder / "results" / "eval.csv")[-1]
+    assert float(final["eval_mean"]) >= PASS_RETURN, f"{algo} on {kind}: greedy return {final['eval_mean']} < {PASS_RETURN}"

@@ -26,7 +26,7 @@ def row(out: str, first: str) -> list[str]:
 def test_list_shows_algorithms_presets_and_custom_envs(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out, _ = listing(capsys)
-    assert row(out, "DQN") == ["DQN", "Box, Dict", "Discrete", "honoured", "transitions"]
+    assert row(out, "DQN") == ["DQN", "Box, Dict, Discrete, MultiDiscrete, MultiBinary", "Discrete", "honoured", "transitions"]
     assert row(out, "PPO")[-1] == "rollouts" and row(out, "RainbowDQN")[-1] == "episodes"
     assert row(out, "DRQN")[-1] == row(out, "TD3_BC")[-1] == row(out, "GAIL")[-1] == "-"
     assert row(out, "QLearning") == ["QLearning", "Discrete, Tuple", "Discrete", "-", "-"]

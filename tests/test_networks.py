@@ -1,8 +1,12 @@
 """Networks built from a layer spec, and the spec's checks."""
 
+import pickle
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
+from gymnasium import spaces
 from torch import nn
 
 from joyrl import networks
@@ -200,3 +204,43 @@ def test_layers_give_nn_sequentials_outputs_and_gradients_and_honour_hooks():
         layers(x[:1])
     handle.remove()
     assert seen[0] == (32, 8) and "Linear" in seen[1:] and "ReLU" in seen[1:]  # a layer's hook, then global ones
+
+
+def test_one_hot_encodes_discrete_and_multi_discrete_indices():
+    from joyrl.networks import EncodedShape, OneHot
+
+    discrete = OneHot((3,), (-1,))  # Discrete(3, start=-1)
+    assert discrete(torch.tensor([-1, 1])).tolist() == [[1, 0, 0], [0, 0, 1]]
+    multi = OneHot((2, 3), (0, 0))  # MultiDiscrete([2, 3])
+    assert multi(torch.tensor([[1, 2], [0, 0]])).tolist() == [[0, 1, 0, 0, 1], [1, 0, 1, 0, 0]]
+    shape = EncodedShape((2,), (2, 3), (0, 0))
+    assert shape == (2,) and pickle.loads(pickle.dumps(shape)).sizes == (2, 3)
+    network = build_mlp([{"layer_type": "linear", "layer_size": [8], "activation": "relu"}], shape, 4)
+    assert network(torch.tensor([[1, 2]])).shape == (1, 4) and network[1].in_features == 5
+
+
+@pytest.mark.parametrize(
+    ("space", "stored"),
+    [
+        (spaces.Discrete(5), ((), np.int64)),
+        (spaces.MultiDiscrete([2, 3]), ((2,), np.int64)),
+        (spaces.MultiBinary(3), ((3,), np.float32)),
+        (spaces.Box(-1, 1, (4,)), ((4,), np.float32)),
+    ],
+)
+def test_the_memory_keeps_indices_and_the_network_takes_one_hots(space, stored):
+    from algos.DQN.agent import Agent
+    from algos.DQN.config import AlgoConfig
+    from joyrl.config import defaults
+
+    n_states = {spaces.Discrete: 5, spaces.MultiDiscrete: 5, spaces.MultiBinary: 3, spaces.Box: 4}[type(space)]
+    cfg = SimpleNamespace(
+        **defaults(AlgoConfig), device="cpu", n_actions=2, n_states=n_states, obs_space=space, max_env_steps=100
+    )
+    agent = Agent(cfg)
+    assert (agent.memory.states.shape[1:], agent.memory.states.dtype) == (stored[0], np.dtype(stored[1]))
+    observation = space.sample()
+    agent.store_transition(observation, 1, 1.0, observation, False)
+    assert np.array_equal(agent.memory.states[0], np.asarray(observation, dtype=stored[1]))
+    assert agent.policy_net[-1].out_features == 2 and isinstance(agent.predict_action(observation), int)
+    assert agent.sample_batch().states.shape[1:] == stored[0]

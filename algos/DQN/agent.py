@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -28,13 +27,13 @@ from torch import nn
 from joyrl.acting import ScoredActions
 from joyrl.buffers import ReplayBuffer, TransitionBatch
 from joyrl.contracts import RayWorkers
-from joyrl.networks import ObservationTensor, Shape, build_mlp, dict_format, legal_only
+from joyrl.networks import ObservationTensor, Shape, build_mlp, legal_only, observation_format
 from joyrl.optim import clip_grad_norm
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
 class Agent(ScoredActions):
-    supported_observation_spaces = ("Box", "Dict")
+    supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Discrete",)
     learns_offline = True  # offline DQN: update() learns as well from a memory filled from a dataset
     ray_workers: ClassVar[RayWorkers] = "transitions"  # mp_backend ray: workers stream transitions into D (joyrl/distributed.py)
@@ -129,11 +128,12 @@ class Agent(ScoredActions):
         return {"epsilon": self.epsilon(self.sample_count)}
 
     def observation_format(self) -> tuple[tuple[int, ...], type] | tuple[dict, dict]:
-        """Shape and dtype of one observation in the Q-network's input and in D: flat float32 (``n_states``,).
+        """Shape and dtype of one observation in the Q-network's input and in D (``joyrl.networks.observation_format``).
 
-        A Dict observation keeps, part by part, those ``value_layers`` names and its action mask.
+        Box: flat float32 (``n_states``,); Discrete and MultiDiscrete: indices in D, one-hot at the network's
+        input; MultiBinary: float bits. A Dict observation keeps those ``value_layers`` names and its action mask.
         """
-        return dict_format(self.cfg, keep_mask=True) or ((self.cfg.n_states,), np.float32)
+        return observation_format(self.cfg, keep_mask=True)
 
     weights = ("policy_net", "target_net")  # what a fine-tune takes from a checkpoint
 

@@ -16,6 +16,7 @@ from algos.DQN.agent import Agent as DQNAgent
 
 
 class Agent(DQNAgent):
+    supported_observation_spaces = ("Box",)  # images, (C, H, W)
     image_observations = True  # needs (C, H, W) observations: the test suite picks an image env for it
 
     def store_transition(self, state, action: int, reward: float, next_state, terminated: bool) -> None:

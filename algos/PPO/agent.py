@@ -31,7 +31,7 @@ from torch import nn
 from torch.distributions import Categorical, Distribution, Normal, kl_divergence
 
 from joyrl.contracts import BaseAgent
-from joyrl.networks import ObservationTensor, Shape, build_mlp, dict_format, legal_only
+from joyrl.networks import ObservationTensor, Shape, build_mlp, legal_only, observation_format
 from joyrl.normalizers import ObservationNormalizer, RewardScaler
 from joyrl.optim import clip_grad_norm
 from joyrl.policies import ActionScaler, GaussianPolicy, categorical, squashed_log_prob
@@ -70,7 +70,7 @@ def index_distribution(distribution: Categorical | Normal, indices: torch.Tensor
 
 
 class Agent(BaseAgent):
-    supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box", "Dict")
+    supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Discrete", "Box")
     masks_actions = True  # the categorical policy gives illegal actions probability 0 (joyrl.policies.categorical)
     ray_workers = "rollouts"  # mp_backend ray: synchronous rounds, each worker fills its envs' part of the rollout
@@ -81,7 +81,7 @@ class Agent(BaseAgent):
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         self.continuous = isinstance(cfg.action_space, spaces.Box)
-        self.obs_shape, self.obs_dtype = dict_format(cfg, "actor_layers", keep_mask=True) or ((cfg.n_states,), np.float32)
+        self.obs_shape, self.obs_dtype = observation_format(cfg, "actor_layers", keep_mask=True)  # one-hot: networks.py
         self.actor, self.critic = self.build_networks()  # pi_theta(a|s), V_phi(s) (step 1)
         self.parameters = [*self.actor.parameters(), *self.critic.parameters()]
         self.optimizer = self.build_optimizer()
@@ -89,8 +89,10 @@ class Agent(BaseAgent):
         self.rollout = RolloutStorage(
             cfg.n_steps, cfg.n_envs, self.obs_shape, action_shape, self.obs_dtype, action_dtype, self.device
         )
-        if cfg.normalize_obs and isinstance(self.obs_shape, dict):
-            raise ValueError("normalize_obs handles Box observations only; set it to false for Dict observations")
+        if cfg.normalize_obs and not isinstance(cfg.obs_space, spaces.Box):
+            raise ValueError(
+                f"normalize_obs handles Box observations only; set it to false for {type(cfg.obs_space).__name__} observations"
+            )
         self.obs_normalizer = (
             ObservationNormalizer(self.obs_shape) if cfg.normalize_obs and not isinstance(self.obs_shape, dict) else None
         )
@@ -295,7 +297,7 @@ class Agent(BaseAgent):
                 name: torch.as_tensor(np.asarray(states[name], dtype=self.obs_dtype[name]), device=self.device)
                 for name in self.obs_shape
             }
-        states = np.asarray(states, dtype=np.float32).reshape(self.cfg.n_envs, -1)
+        states = np.asarray(states, dtype=self.obs_dtype).reshape(self.cfg.n_envs, *self.obs_shape)
         if self.obs_normalizer is not None:
             states = self.obs_normalizer(states, update=update_stats)
         return torch.as_tensor(states, device=self.device)

@@ -20,19 +20,18 @@ import copy
 import math
 from typing import cast
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from joyrl.acting import ScoredActions, sample_scores
 from joyrl.buffers import ReplayBuffer, TransitionBatch
-from joyrl.networks import ObservationTensor, build_mlp, dict_format, legal_only
+from joyrl.networks import ObservationTensor, build_mlp, dict_format, legal_only, observation_format
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
 class Agent(ScoredActions):
-    supported_observation_spaces = ("Box", "Dict")
+    supported_observation_spaces = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Discrete",)
     learns_offline = True  # update() learns as well from a memory filled from a dataset (offline, general_cfg.dataset)
     ray_workers = "transitions"  # mp_backend ray: workers stream transitions into D (joyrl/distributed.py)
@@ -150,13 +149,14 @@ class Agent(ScoredActions):
         optimizer.step()
 
     def observation_format(self) -> tuple[tuple[int, ...], type] | tuple[dict, dict]:
-        """Flat float32 (``n_states``,); a Dict observation keeps the parts either network reads and its action mask."""
+        """``joyrl.networks.observation_format`` (one-hot Discrete, float bits, flat Box); a Dict observation keeps the
+        parts either network reads and its action mask."""
         actor, critic = (
             dict_format(self.cfg, "actor_layers", keep_mask=True),
             dict_format(self.cfg, "critic_layers", keep_mask=True),
         )
         if actor is None or critic is None:
-            return (self.cfg.n_states,), np.float32
+            return observation_format(self.cfg, "actor_layers")
         return {**actor[0], **critic[0]}, {**actor[1], **critic[1]}
 
     weights = ("actor", "critics", "critic_targets", "log_alpha")  # what a fine-tune takes from a checkpoint
