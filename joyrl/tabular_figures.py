@@ -135,16 +135,19 @@ def _q_table(agent: Any) -> Any:
 
 
 def save_policy_figure(agent: Any, env: Any, path: Path, title: str) -> Path | None:
+    """A tabular agent's V and greedy policy: the book's figures on Blackjack-v1, else ``save_grid_figure``."""
+    blackjack = _blackjack_index(env)
+    if blackjack is not None:
+        return _save_blackjack(agent, blackjack, path, title)
+    return save_grid_figure(agent, env, path, title)
+
+
+def save_grid_figure(agent: Any, env: Any, path: Path, title: str) -> Path | None:
     """Draw V as a heat map with the greedy action's arrow per cell; None (no file) for a non-grid env or a non-tabular agent."""
     table = table_values(agent)
     if table is None:
         return None
     values, decided = table
-    blackjack = _blackjack_index(env)
-    q_table = _q_table(agent)
-    if blackjack is not None and q_table is not None:
-        q = np.asarray(q_table.detach().cpu(), dtype=np.float64)
-        return save_blackjack_figure(q, blackjack.observation, path, f"{title}: figures 5.1 and 5.2 of Sutton & Barto")
     grid = grid_of(env, len(values))
     if grid is None:
         return None
@@ -178,6 +181,15 @@ def save_policy_figure(agent: Any, env: Any, path: Path, title: str) -> Path | N
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)  # no tight bounding box: the size is figure_size's
     return path
+
+
+def _save_blackjack(agent: Any, index: DiscreteTupleIndex, path: Path, title: str) -> Path | None:
+    """The book's figures 5.1 and 5.2 of a Q-table on Blackjack-v1; None for an agent with no Q-table."""
+    q_table = _q_table(agent)
+    if q_table is None:
+        return None
+    q = np.asarray(q_table.detach().cpu(), dtype=np.float64)
+    return save_blackjack_figure(q, index.observation, path, f"{title}: figures 5.1 and 5.2 of Sutton & Barto")
 
 
 def _blackjack_index(env: Any) -> Any:
