@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--list", action="store_true", help="list the algorithms, presets and custom envs, and exit")
     parser.add_argument(
+        "--readme", action="store_true", help="with --list: write the algorithms' spaces table into README.md, and exit"
+    )
+    parser.add_argument(
         "--seeds",
         nargs="*",
         metavar="N",
@@ -129,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_intermixed_args(sys.argv[1:] if argv is None else argv)
         if args.list or args.compare is not None or args.tune is not None or args.seeds is not None:
             gc.enable()  # main.py keeps collection off only for a single run's start-up (joyrl/runtime.py)
+        if args.readme and not args.list:
+            raise ConfigError("--readme goes with --list: python main.py --list --readme")
         if args.list:
             return _list(args)
         if args.compare is not None:
@@ -257,6 +262,10 @@ def _list(args: argparse.Namespace) -> int:
     given = [f"--{flag}" for flag in (*SHORTHANDS, "yaml") if getattr(args, flag) is not None] + args.overrides
     if given:
         raise ConfigError(f"--list takes no other arguments (got {' '.join(given)}); run python main.py --list")
+    if args.readme:
+        write_spaces_table(paths.ROOT / "README.md")
+        sys.stdout.write("README.md: the algorithms' spaces table written from their declarations\n")
+        return 0
     env_rows = [(env_id, *_time_limit_and_entry_point(env_id)) for env_id in project_env_ids()]
     sections = [
         _table(
@@ -288,6 +297,25 @@ def algorithm_spaces() -> list[tuple[str, ...]]:
             ray_workers = None  # refused on Ray whatever the class it builds on declares (joyrl.ray_setup.ray_kind)
         rows.append((name, *(", ".join(kinds) if kinds else "any" for kinds in spaces), masks, ray_workers or "-"))
     return rows
+
+
+SPACES_START, SPACES_END = "<!-- spaces-table:start -->", "<!-- spaces-table:end -->"
+
+
+def spaces_table() -> str:
+    """The README's table of each algorithm's declared spaces, action masks and Ray workers (``--list --readme``)."""
+    header = "| algorithm | observation spaces | action spaces | action masks | ray workers |\n|---|---|---|---|---|\n"
+    return header + "".join(f"| {' | '.join(row)} |\n" for row in algorithm_spaces())
+
+
+def write_spaces_table(readme: Path) -> None:
+    """Replace the text between the README's spaces-table markers with ``spaces_table()``."""
+    text = readme.read_text(encoding="utf-8")
+    if SPACES_START not in text or SPACES_END not in text:
+        raise ConfigError(f"{readme} has no {SPACES_START} ... {SPACES_END} markers to write the table between")
+    before, rest = text.split(SPACES_START, 1)
+    after = rest.split(SPACES_END, 1)[1]
+    readme.write_text(f"{before}{SPACES_START}\n{spaces_table()}{SPACES_END}{after}", encoding="utf-8")
 
 
 def preset_runs() -> list[tuple[str, str, str]]:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from joyrl.cli import main
+from joyrl.errors import ConfigError
 from tests.helpers import ROOT, write_yaml
 
 
@@ -92,3 +93,25 @@ def test_yaml_in_a_missing_folder_suggests_a_preset(cli, tmp_path, monkeypatch):
 def test_yaml_with_nothing_close_keeps_the_example(cli, tmp_path):
     result = cli("--yaml", tmp_path / "zzzz.yaml")
     assert "not found; give a path such as config/presets/CartPole-v1_DQN.yaml" in result.err
+
+
+def test_the_readme_spaces_table_is_the_declarations():
+    from joyrl.cli import SPACES_END, SPACES_START, spaces_table
+
+    block = (ROOT / "README.md").read_text(encoding="utf-8").split(SPACES_START)[1].split(SPACES_END)[0]
+    assert block == "\n" + spaces_table(), "README's spaces table is stale: run python main.py --list --readme"
+    assert "| MonteCarlo | Discrete, Tuple | Discrete | - | - |" in block
+
+
+def test_list_readme_writes_between_the_markers_and_readme_alone_is_one_line(tmp_path, cli):
+    from joyrl.cli import SPACES_END, SPACES_START, spaces_table, write_spaces_table
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n{SPACES_START}\nold\n{SPACES_END}\nafter\n", encoding="utf-8")
+    write_spaces_table(readme)
+    assert readme.read_text(encoding="utf-8") == f"# title\n{SPACES_START}\n{spaces_table()}{SPACES_END}\nafter\n"
+    readme.write_text("no markers\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="no <!-- spaces-table:start -->"):
+        write_spaces_table(readme)
+    result = cli("--readme")
+    assert result.code == 2 and result.err == "error: --readme goes with --list: python main.py --list --readme\n"
