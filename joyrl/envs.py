@@ -7,7 +7,7 @@ import difflib
 import importlib
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -146,12 +146,20 @@ class FaultTolerantEnv(gym.Wrapper):
         self._broken = False
 
 
-def _seeding_wrapper(env: gym.Env) -> SeedOnFirstReset | None:
+W = TypeVar("W", bound=gym.Wrapper)
+
+
+def find_wrapper(env: gym.Env, wrapper: type[W]) -> W | None:
+    """The outermost ``wrapper`` around ``env``'s core, or None."""
     while isinstance(env, gym.Wrapper):
-        if isinstance(env, SeedOnFirstReset):
+        if isinstance(env, wrapper):
             return env
         env = env.env
     return None
+
+
+def _seeding_wrapper(env: gym.Env) -> SeedOnFirstReset | None:
+    return find_wrapper(env, SeedOnFirstReset)
 
 
 def reset_rng_state(env: gym.Env) -> dict[str, Any]:

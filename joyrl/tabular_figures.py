@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from joyrl.blackjack import save_blackjack_figure
-from joyrl.envs import DiscreteTupleIndex
+from joyrl.envs import DiscreteTupleIndex, find_wrapper
 
 UP, RIGHT, DOWN, LEFT = (-1, 0), (0, 1), (1, 0), (0, -1)
 
@@ -192,15 +192,11 @@ def _save_blackjack(agent: Any, index: DiscreteTupleIndex, path: Path, title: st
     return save_blackjack_figure(q, index.observation, path, f"{title}: figures 5.1 and 5.2 of Sutton & Barto")
 
 
-def _blackjack_index(env: Any) -> Any:
+def _blackjack_index(env: Any) -> DiscreteTupleIndex | None:
     """The ``DiscreteTupleIndex`` of a Blackjack-v1 env, or None."""
     if type(env.unwrapped).__name__ != "BlackjackEnv":
         return None
-    while hasattr(env, "env"):
-        if isinstance(env, DiscreteTupleIndex):
-            return env
-        env = env.env
-    return None
+    return find_wrapper(env, DiscreteTupleIndex)
 
 
 def _draw_grid_lines(ax: Any, nrow: int, ncol: int) -> None:
