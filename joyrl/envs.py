@@ -477,16 +477,19 @@ class ActionMaskObservation(gym.Wrapper):
     Agents read masks from the observation (joyrl/networks.py), so that a state and its legal
     actions travel together: into the replay memory, and into evaluation. A Box observation
     becomes ``Dict(observation=..., action_mask=MultiBinary(n))``; a Dict gains the part. For
-    ``env_cfg.wrappers: [joyrl.envs:ActionMaskObservation]``; Discrete action spaces only.
+    ``env_cfg.wrappers: [joyrl.envs:ActionMaskObservation]``; Discrete action spaces (n entries) and
+    MultiDiscrete ones (sum(nvec) entries: each dimension's choices in turn).
     """
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
-        if not isinstance(env.action_space, spaces.Discrete):
-            raise ValueError(f"action masks need a Discrete action space, not {env.action_space}")
+        actions = env.action_space
+        if not isinstance(actions, spaces.Discrete | spaces.MultiDiscrete):
+            raise ValueError(f"action masks need a Discrete or MultiDiscrete action space, not {actions}")
+        size = int(actions.n) if isinstance(actions, spaces.Discrete) else int(np.sum(actions.nvec))
         space = env.observation_space
         parts = dict(space.spaces) if isinstance(space, spaces.Dict) else {"observation": space}
-        self.observation_space = spaces.Dict({**parts, ACTION_MASK: spaces.MultiBinary(int(env.action_space.n))})
+        self.observation_space = spaces.Dict({**parts, ACTION_MASK: spaces.MultiBinary(size)})
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         observation, info = self.env.reset(seed=seed, options=options)

@@ -2,6 +2,8 @@
 
 - ``categorical``: a Categorical distribution over discrete actions from logits, illegal
   actions (an ``action_mask`` observation part) given probability 0 (``LogitsCategorical``).
+- ``DiscretePolicyHead``: logits as the policy over Discrete, MultiDiscrete (a categorical per
+  dimension) or MultiBinary (a Bernoulli per bit) actions, its greedy action and the env's action.
 - ``GaussianPolicy``: a Gaussian whose mean is a network of the observation and whose
   log-std is a learned vector independent of the state (PPO, A2C, REINFORCE on Box actions).
 - ``SquashedGaussianActor``: SAC's actor, ``a = tanh(u)`` with ``u ~ N(mu(s), sigma(s))`` and
@@ -19,9 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from gymnasium import spaces
 from torch import nn
-from torch.distributions import Categorical, Distribution, Normal
+from torch.distributions import Bernoulli, Categorical, Distribution, Independent, Normal
 
+from joyrl.envs import ACTION_MASK
+from joyrl.errors import ConfigError
 from joyrl.networks import build_body, legal_only
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # SAC's clamp on the state-dependent log-std
@@ -63,6 +68,107 @@ class LogitsCategorical(Categorical):
 def categorical(logits: torch.Tensor, observation: Any = None) -> Categorical:
     """pi(.|s) from logits (B, A); with an ``action_mask`` part in ``observation``, illegal actions get probability 0."""
     return LogitsCategorical(legal_only(logits, observation))
+
+
+class DiscretePolicyHead:
+    """A policy network's logits as pi(.|s) over Discrete, MultiDiscrete or MultiBinary actions (as SB3's PPO and A2C).
+
+    - ``Discrete(n)``: one categorical over n logits (``categorical``).
+    - ``MultiDiscrete(nvec)``: an independent categorical per dimension; the network gives the dimensions'
+      logits side by side (sum(nvec) outputs), and log pi(a|s) and the entropy are sums over the dimensions.
+    - ``MultiBinary(n)``: an independent Bernoulli per bit from n logits, summed likewise.
+
+    An ``action_mask`` observation part gives illegal choices probability 0: n entries for Discrete, sum(nvec)
+    for MultiDiscrete (each dimension's choices in turn, as SB3-contrib's MaskablePPO); a dimension whose
+    choices are all masked is left whole. Actions are kept as indices from 0 (MultiBinary: 0./1. floats, the
+    Bernoulli's values) and offset by the space's ``start`` only for the env (``to_env``).
+    """
+
+    def __init__(self, action_space: spaces.Space, obs_space: spaces.Space | None = None) -> None:
+        self.kind = type(action_space).__name__
+        self.env_shape = tuple(action_space.shape or ())
+        self.env_dtype = action_space.dtype
+        self.start: Any = 0
+        self.action_shape: tuple[int, ...] = ()  # one action as memories keep it, and its NumPy dtype
+        self.action_dtype: Any = np.int64
+        if isinstance(action_space, spaces.Discrete):
+            self.n_outputs, self.action_shape, self.action_dtype = int(action_space.n), (), np.int64
+            self.start = int(action_space.start)
+        elif isinstance(action_space, spaces.MultiDiscrete):
+            sizes = [int(size) for size in np.asarray(action_space.nvec).ravel()]
+            self.n_outputs, self.action_shape, self.action_dtype = sum(sizes), (len(sizes),), np.int64
+            self.start = np.asarray(action_space.start).ravel()
+            # logits (B, sum n_i) -> (B, D, max n_i): dimension d's n_d logits, then -inf padding (probability 0)
+            starts, width = np.cumsum([0, *sizes[:-1]]), max(sizes)
+            choice = np.arange(width)
+            self.index = torch.as_tensor(np.minimum(starts[:, None] + choice, starts[:, None] + np.array(sizes)[:, None] - 1))
+            self.padding = torch.as_tensor(choice >= np.array(sizes)[:, None])
+        elif isinstance(action_space, spaces.MultiBinary):
+            self.n_outputs = math.prod(action_space.shape)
+            self.action_shape, self.action_dtype = (self.n_outputs,), np.float32
+        else:
+            raise ValueError(f"DiscretePolicyHead takes Discrete, MultiDiscrete or MultiBinary actions, not {action_space}")
+        mask = obs_space.spaces.get(ACTION_MASK) if isinstance(obs_space, spaces.Dict) else None
+        if mask is not None and (self.kind == "MultiBinary" or math.prod(mask.shape or ()) != self.n_outputs):
+            wanted = "no mask (a Bernoulli per bit)" if self.kind == "MultiBinary" else f"{self.n_outputs} entries"
+            raise ConfigError(f"the {ACTION_MASK} observation part has shape {mask.shape}; {action_space} actions take {wanted}")
+
+    @property
+    def action_format(self) -> tuple[tuple[int, ...], Any]:
+        """The shape and NumPy dtype of one action as memories keep it."""
+        return self.action_shape, self.action_dtype
+
+    def distribution(self, logits: torch.Tensor, observation: Any = None) -> Distribution:
+        """pi(.|s) for a batch of logits (B, n_outputs): ``log_prob`` and ``entropy`` give (B,), ``sample`` (B, *action_shape)."""
+        if self.kind == "Discrete":
+            return categorical(logits, observation)
+        if self.kind == "MultiBinary":
+            return Independent(Bernoulli(logits=logits, validate_args=False), 1, validate_args=False)
+        return Independent(LogitsCategorical(self._dimension_logits(logits, observation)), 1, validate_args=False)
+
+    def greedy(self, logits: torch.Tensor, observation: Any = None) -> torch.Tensor:
+        """The most probable action of each row: (B,) indices, (B, D) indices, or (B, n) bits."""
+        if self.kind == "Discrete":
+            return legal_only(logits, observation).argmax(-1)
+        if self.kind == "MultiBinary":
+            return (logits > 0).float()
+        return self._dimension_logits(logits, observation).argmax(-1)
+
+    def to_env(self, actions: torch.Tensor) -> np.ndarray:
+        """A batch of actions as the env takes them: offset by the space's start, shaped and typed as its samples."""
+        batch = actions.cpu().numpy()
+        if self.kind == "Discrete" and not self.start:
+            return batch
+        if self.kind != "MultiBinary":
+            batch = batch + self.start
+        return batch.reshape(len(batch), *self.env_shape).astype(self.env_dtype)
+
+    def env_action(self, actions: torch.Tensor) -> int | np.ndarray:
+        """The env's action for the first row of ``actions``: an int for Discrete, else an array of the space's shape."""
+        action = self.to_env(actions[:1])[0]
+        return int(action) if self.kind == "Discrete" else action
+
+    def _dimension_logits(self, logits: torch.Tensor, observation: Any) -> torch.Tensor:
+        """MultiDiscrete: (B, D, max n_i) logits, -inf at padding and at masked choices."""
+        index, padding = self.index.to(logits.device), self.padding.to(logits.device)
+        illegal = padding
+        if isinstance(observation, dict) and ACTION_MASK in observation:
+            legal = observation[ACTION_MASK].bool()[..., index] & ~padding
+            illegal = ~(legal | ~legal.any(-1, keepdim=True)) | padding
+        return logits[..., index].masked_fill(illegal, -torch.inf)
+
+
+def distribution_rows(distribution: Distribution, indices: torch.Tensor) -> Distribution:
+    """The rows ``indices`` of a batched policy distribution (categorical, Bernoulli, Gaussian, or independent ones)."""
+    if isinstance(distribution, Independent):
+        base = distribution_rows(distribution.base_dist, indices)
+        return Independent(base, distribution.reinterpreted_batch_ndims, validate_args=False)
+    if isinstance(distribution, Categorical):
+        return LogitsCategorical(distribution.logits[indices])
+    if isinstance(distribution, Bernoulli):
+        return Bernoulli(logits=distribution.logits[indices], validate_args=False)
+    assert isinstance(distribution, Normal)
+    return Normal(distribution.loc[indices], distribution.scale[indices], validate_args=False)
 
 
 class GaussianPolicy(nn.Module):

@@ -18,16 +18,13 @@ TOLERANCE = 0.25  # IdentityBox rewards |action - target| < this: a uniform rand
 IMAGE_SIZE = 8  # IdentityImage frames are (1, 8, 8)
 
 IDS = {
-    "IdentityDiscrete-v0": "IdentityDiscrete",
+    "IdentityDiscrete-v0": "IdentityCoded",  # its defaults: IdentityDiscrete's task, Box observations, Discrete actions
     "IdentityBox-v0": "IdentityBox",
     "IdentityImage-v0": "IdentityImage",
 }
-# The same task with the target shown in the other standard spaces (deep agents one-hot encode them): observation kind -> id
-OBSERVATION_IDS = {
-    "Discrete": "IdentityDiscreteObs-v0",
-    "MultiDiscrete": "IdentityMultiDiscrete-v0",
-    "MultiBinary": "IdentityMultiBinary-v0",
-}
+# IdentityCoded shows the target in each of these observation spaces and takes it in each of these action spaces
+CODED_OBSERVATIONS = ("Box", "Discrete", "MultiDiscrete", "MultiBinary")
+CODED_ACTIONS = ("Discrete", "MultiDiscrete", "MultiBinary", "Box")
 
 
 class _Identity(gym.Env):
@@ -136,45 +133,68 @@ class IdentityImage(IdentityDiscrete):
         return frame
 
 
-class IdentityDiscreteObs(IdentityDiscrete):
-    """IdentityDiscrete with the target shown as its index: ``Discrete(4)`` observations."""
+class IdentityCoded(IdentityDiscrete):
+    """IdentityDiscrete with the target (0-3) shown and named in any standard space.
 
-    def __init__(self, render_mode: str | None = None) -> None:
-        super().__init__(N_TARGETS, render_mode)
-        self.observation_space = spaces.Discrete(N_TARGETS)
+    ``observation``: ``Box`` (the one-hot vector, as IdentityDiscrete), ``Discrete`` (its index,
+    ``Discrete(4)``), ``MultiDiscrete`` (two digits, ``MultiDiscrete([2, 2])``: target = 2 * first +
+    second; networks see them one-hot, 2 + 2 inputs) or ``MultiBinary`` (the same digits as two bits).
 
-    def _observation(self) -> np.int64:
-        return np.int64(self.target)
-
-
-class IdentityMultiDiscrete(IdentityDiscrete):
-    """IdentityDiscrete with the target (0-3) shown as two digits, ``MultiDiscrete([2, 2])``: target = 2 * first + second.
-
-    The networks see the digits one-hot, 2 + 2 inputs, where IdentityMultiBinary shows the same digits as 2 bits.
+    ``action``: ``Discrete`` (the index, ``Discrete(4)``), ``MultiDiscrete`` (its two digits,
+    ``MultiDiscrete([2, 2])``), ``MultiBinary`` (its two bits, ``MultiBinary(2)``) or ``Box``
+    (``Box(-1, 1, (1,))``: in the target's quarter of [-1, 1], [-1, -0.5), [-0.5, 0), [0, 0.5) or
+    [0.5, 1], an action beyond the bounds counting as the bound). A uniformly random action names the
+    target 1 time in 4 in every space.
     """
 
-    def __init__(self, render_mode: str | None = None) -> None:
+    def __init__(self, observation: str = "Box", action: str = "Discrete", render_mode: str | None = None) -> None:
         super().__init__(N_TARGETS, render_mode)
-        self.observation_space = spaces.MultiDiscrete([2, 2])
+        self.observation_kind, self.action_kind = observation, action
+        self.observation_space = {
+            "Box": spaces.Box(0.0, 1.0, (N_TARGETS,), np.float32),
+            "Discrete": spaces.Discrete(N_TARGETS),
+            "MultiDiscrete": spaces.MultiDiscrete([2, 2]),
+            "MultiBinary": spaces.MultiBinary(2),
+        }[observation]
+        self.action_space = {
+            "Discrete": spaces.Discrete(N_TARGETS),
+            "MultiDiscrete": spaces.MultiDiscrete([2, 2]),
+            "MultiBinary": spaces.MultiBinary(2),
+            "Box": spaces.Box(-1.0, 1.0, (1,), np.float32),
+        }[action]
 
-    def _observation(self) -> np.ndarray:
-        return np.array(divmod(self.target, 2), dtype=np.int64)
+    def _hit(self, action) -> bool:
+        if self.action_kind == "Discrete":
+            return int(action) == self.target
+        if self.action_kind == "Box":
+            value = float(np.clip(np.asarray(action, np.float32).reshape(-1)[0], -1.0, 1.0))
+            return min(int((value + 1.0) * N_TARGETS / 2), N_TARGETS - 1) == self.target
+        first, second = (int(digit) for digit in np.asarray(action).reshape(-1))
+        return 2 * first + second == self.target
+
+    def _observation(self) -> np.ndarray | np.int64:
+        if self.observation_kind == "Box":
+            return super()._observation()
+        if self.observation_kind == "Discrete":
+            return np.int64(self.target)
+        return np.array(divmod(self.target, 2), dtype=self.observation_space.dtype)
 
 
-class IdentityMultiBinary(IdentityDiscrete):
-    """IdentityDiscrete with the target (0-3) shown as its two bits, ``MultiBinary(2)``."""
-
-    def __init__(self, render_mode: str | None = None) -> None:
-        super().__init__(N_TARGETS, render_mode)
-        self.observation_space = spaces.MultiBinary(2)
-
-    def _observation(self) -> np.ndarray:
-        return np.array([self.target >> 1, self.target & 1], dtype=np.int8)
+def coded_id(observation: str, action: str) -> str:
+    """The id of IdentityCoded with the target shown in ``observation`` and named in ``action`` (the space kinds)."""
+    if (observation, action) == ("Box", "Discrete"):
+        return "IdentityDiscrete-v0"
+    return f"Identity{observation}To{action}-v0"
 
 
 def register_identity_envs() -> None:
     """Register the identity envs with Gymnasium, each with its 20-step time limit; ids already known are kept."""
-    names = {**IDS, **{env_id: env_id.removesuffix("-v0") for env_id in OBSERVATION_IDS.values()}}
-    for env_id, name in names.items():
+    for env_id, name in IDS.items():
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point=f"{__name__}:{name}", max_episode_steps=EPISODE_STEPS)
+    for observation in CODED_OBSERVATIONS:
+        for action in CODED_ACTIONS:
+            env_id = coded_id(observation, action)
+            if env_id not in gym.registry:
+                kwargs = {"observation": observation, "action": action}
+                gym.register(id=env_id, entry_point=f"{__name__}:IdentityCoded", max_episode_steps=EPISODE_STEPS, kwargs=kwargs)

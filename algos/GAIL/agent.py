@@ -20,7 +20,7 @@ Actor-Critic", sec. 4.1). Box observations only (D is an MLP on a flat vector).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -33,6 +33,10 @@ from joyrl.networks import build_mlp
 
 class Agent(PPOAgent):
     supported_observation_spaces = ("Box",)  # D is an MLP on a flat observation
+    supported_action_spaces: ClassVar[tuple[str, ...]] = (
+        "Discrete",
+        "Box",
+    )  # D takes the action one-hot (Discrete) or scaled (Box)
     masks_actions = False  # Box observations carry no action mask
     needs_dataset = True  # train mode needs general_cfg.dataset: the expert's demonstrations
     learns_from_demonstrations = True  # trains online, the demonstrations beside (fit_dataset)

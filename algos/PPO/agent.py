@@ -12,7 +12,8 @@ range annealed linearly over the budget, optional observation and reward normali
 (joyrl/normalizers.py), and ``target_kl`` early stopping.
 
 Discrete actions: a categorical policy over logits; an ``action_mask`` observation part gives
-illegal actions probability 0. Box actions: a Gaussian with a state-independent log-std; the
+illegal actions probability 0. MultiDiscrete actions: a categorical per dimension, MultiBinary: a
+Bernoulli per bit, their log-probabilities and entropies summed (``DiscretePolicyHead``). Box actions: a Gaussian with a state-independent log-std; the
 sample is stored unbounded and clipped to [-1, 1] on its way to the env (``ActionScaler``), or,
 with ``squash``, passed through tanh with the log-probability corrected (the pre-tanh sample is
 stored). A2C (algos/A2C) subclasses this agent and replaces ``init_update_rule``,
@@ -28,13 +29,13 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from torch import nn
-from torch.distributions import Categorical, Distribution, Normal, kl_divergence
+from torch.distributions import Distribution, Normal, kl_divergence
 
 from joyrl.contracts import BaseAgent
-from joyrl.networks import ObservationTensor, Shape, build_mlp, legal_only, observation_format
+from joyrl.networks import ObservationTensor, Shape, build_mlp, observation_format
 from joyrl.normalizers import ObservationNormalizer, RewardScaler
 from joyrl.optim import clip_grad_norm
-from joyrl.policies import ActionScaler, GaussianPolicy, categorical, squashed_log_prob
+from joyrl.policies import ActionScaler, DiscretePolicyHead, GaussianPolicy, distribution_rows, squashed_log_prob
 from joyrl.rollout import RolloutBatch, RolloutStorage
 from joyrl.schedules import DecaySchedule, set_learning_rate
 
@@ -62,16 +63,9 @@ def orthogonal_init(module: nn.Module, gain: float) -> None:
                 nn.init.zeros_(layer.bias)
 
 
-def index_distribution(distribution: Categorical | Normal, indices: torch.Tensor) -> Categorical | Normal:
-    """The rows ``indices`` of a batched Categorical or Normal."""
-    if isinstance(distribution, Categorical):
-        return Categorical(logits=distribution.logits[indices])
-    return Normal(distribution.loc[indices], distribution.scale[indices])
-
-
 class Agent(BaseAgent):
     supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
-    supported_action_spaces = ("Discrete", "Box")
+    supported_action_spaces: ClassVar[tuple[str, ...]] = ("Discrete", "MultiDiscrete", "MultiBinary", "Box")
     masks_actions = True  # the categorical policy gives illegal actions probability 0 (joyrl.policies.categorical)
     ray_workers = "rollouts"  # mp_backend ray: synchronous rounds, each worker fills its envs' part of the rollout
     obs_shape: Shape | dict[str, Shape]  # of one observation, or of each kept part of a Dict one
@@ -80,12 +74,14 @@ class Agent(BaseAgent):
     def __init__(self, cfg) -> None:
         self.cfg = cfg
         self.device = torch.device(cfg.device)
+        # logits -> pi(.|s) for the discrete kinds of actions (joyrl/policies.py); None: a Gaussian over Box actions
         self.continuous = isinstance(cfg.action_space, spaces.Box)
+        self.head = None if self.continuous else DiscretePolicyHead(cfg.action_space, getattr(cfg, "obs_space", None))
         self.obs_shape, self.obs_dtype = observation_format(cfg, "actor_layers", keep_mask=True)  # one-hot: networks.py
         self.actor, self.critic = self.build_networks()  # pi_theta(a|s), V_phi(s) (step 1)
         self.parameters = [*self.actor.parameters(), *self.critic.parameters()]
         self.optimizer = self.build_optimizer()
-        action_shape, action_dtype = ((cfg.n_actions,), np.float32) if self.continuous else ((), np.int64)
+        action_shape, action_dtype = ((cfg.n_actions,), np.float32) if self.head is None else self.head.action_format
         self.rollout = RolloutStorage(
             cfg.n_steps, cfg.n_envs, self.obs_shape, action_shape, self.obs_dtype, action_dtype, self.device
         )
@@ -109,14 +105,14 @@ class Agent(BaseAgent):
         self.update_count = 0  # updates (rollouts learned from)
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
-        """Step 1: the actor (logits (B, A), or a GaussianPolicy) and the critic (B, 1) from their layer specs."""
+        """Step 1: the actor (logits (B, head outputs), or a GaussianPolicy) and the critic (B, 1) from their layer specs."""
         cfg = self.cfg
         actor: nn.Module
-        if self.continuous:
+        if self.head is None:
             actor = GaussianPolicy(cfg.actor_layers, self.obs_shape, cfg.n_actions, cfg.log_std_init, self.obs_dtype)
             actor_output = actor.mean[-1]
         else:
-            actor = build_mlp(cfg.actor_layers, self.obs_shape, cfg.n_actions, "actor_layers", self.obs_dtype)
+            actor = build_mlp(cfg.actor_layers, self.obs_shape, self.head.n_outputs, "actor_layers", self.obs_dtype)
             actor_output = actor[-1]
         critic = build_mlp(cfg.critic_layers, self.obs_shape, 1, "critic_layers", self.obs_dtype)
         if cfg.ortho_init:
@@ -153,14 +149,14 @@ class Agent(BaseAgent):
 
     @torch.inference_mode()
     def predict_action(self, state: Any) -> int | np.ndarray:
-        """The deterministic policy on one observation: the most probable legal action, or the Gaussian's mean."""
+        """The deterministic policy on one observation: the most probable legal action(s), or the Gaussian's mean."""
         if self.obs_normalizer is not None:
             state = self.obs_normalizer(np.asarray(state, dtype=np.float32).reshape(1, -1), update=False)[0]
         observation = self.observation(state)
-        if self.continuous:
+        if self.head is None:
             assert isinstance(self.actor, GaussianPolicy)  # built for Box actions
             return self.env_actions(self.actor.mean(observation))[0]
-        return int(legal_only(self.actor(observation), observation).argmax())
+        return self.head.env_action(self.head.greedy(self.actor(observation), observation))
 
     def store_transition(
         self, reward: np.ndarray, next_state: Any, terminated: np.ndarray, truncated: np.ndarray, valid: np.ndarray
@@ -204,7 +200,7 @@ class Agent(BaseAgent):
                 advantages = batch.advantages
                 if cfg.normalize_advantage and advantages.numel() > 1:
                     advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-                kl = None if old_policy is None else self.kl(index_distribution(old_policy, indices), distribution)
+                kl = None if old_policy is None else self.kl(distribution_rows(old_policy, indices), distribution)
                 policy_loss = self.policy_loss(ratio, advantages, clip_range, kl)
                 value_loss = self.value_loss(self.critic(batch.observations).squeeze(-1), batch)
                 entropy = entropy.mean()
@@ -223,10 +219,10 @@ class Agent(BaseAgent):
             stats.update(self.adapt_kl_beta(old_policy))
         return {**stats, "clip_range": clip_range}
 
-    def adapt_kl_beta(self, old_policy: Categorical | Normal) -> dict[str, float]:
+    def adapt_kl_beta(self, old_policy: Distribution) -> dict[str, float]:
         """Step 9 (ppo_type kl): beta adapted to the KL between pi_old and pi over the whole update."""
         valid = self.rollout.valid_indices()
-        update_kl = self.kl(index_distribution(old_policy, valid), index_distribution(self.rollout_distribution(), valid)).item()
+        update_kl = self.kl(distribution_rows(old_policy, valid), distribution_rows(self.rollout_distribution(), valid)).item()
         assert self.kl_beta is not None  # set by init_update_rule for ppo_type kl
         self.kl_beta = adapted_kl_beta(self.kl_beta, update_kl, self.cfg.kl_dtarg)
         return {"kl": update_kl, "kl_beta": self.kl_beta}
@@ -255,16 +251,17 @@ class Agent(BaseAgent):
         clip_grad_norm(self.parameters, self.cfg.max_grad_norm)
         self.optimizer.step()
 
-    def distribution(self, observations: Any) -> Categorical | Normal:
-        """pi(.|s): a Categorical over the legal actions, or the Gaussian N(mu(s), sigma)."""
-        if self.continuous:
+    def distribution(self, observations: Any) -> Distribution:
+        """pi(.|s): categorical(s) over the legal actions, Bernoullis (``DiscretePolicyHead``), or the Gaussian N(mu(s), sigma)."""
+        if self.head is None:
             return self.actor(observations)
-        return categorical(self.actor(observations), observations)
+        return self.head.distribution(self.actor(observations), observations)
 
-    def log_prob_entropy(self, distribution: Categorical | Normal, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def log_prob_entropy(self, distribution: Distribution, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """log pi(a|s) (B,) and the entropy (B,); squashed Gaussians have no closed form: -log pi(a|s) estimates it."""
-        if isinstance(distribution, Categorical):  # Discrete actions
+        if self.head is not None:  # summed over dimensions already
             return distribution.log_prob(actions), distribution.entropy()
+        assert isinstance(distribution, Normal)  # Box actions: the GaussianPolicy's
         if self.cfg.squash:
             log_probs = squashed_log_prob(distribution, actions)
             return log_probs, -log_probs
@@ -277,14 +274,15 @@ class Agent(BaseAgent):
         return (kl.sum(-1) if kl.dim() > 1 else kl).mean()
 
     @torch.no_grad()
-    def rollout_distribution(self) -> Categorical | Normal:
+    def rollout_distribution(self) -> Distribution:
         """pi(.|s) for every sample of the rollout, flattened (index step * n_envs + env), for the KL penalty."""
         return self.distribution(self.rollout.flat_observations())
 
     def env_actions(self, actions: torch.Tensor) -> np.ndarray:
-        """What the envs get: the action indices, or the Gaussian sample (tanh-ed when squash) scaled to the bounds."""
-        if not self.continuous:
-            return actions.cpu().numpy()
+        """What the envs get: the discrete actions (``DiscretePolicyHead.to_env``), or the Gaussian sample (tanh-ed when
+        squash) scaled to the bounds."""
+        if self.head is not None:
+            return self.head.to_env(actions)
         if self.cfg.squash:
             actions = torch.tanh(actions)
         assert self.action_scaler is not None  # made for Box actions

@@ -16,7 +16,7 @@ class OnPolicyConfig:
     actor_layers: list[dict[str, Any]] | dict[str, list[dict[str, Any]]] = TANH_64x64  # hidden layers of the policy network
     critic_layers: list[dict[str, Any]] | dict[str, list[dict[str, Any]]] = TANH_64x64  # hidden layers of the value network
     ortho_init: bool = True  # orthogonal init as SB3: gain sqrt(2) hidden, 0.01 policy output, 1 value output; zero biases
-    log_std_init: float = 0.0  # Box actions: initial log-std of the Gaussian policy (state-independent, learned)
+    log_std_init: float = -0.5  # Box actions: initial log-std of the Gaussian policy (state-independent, learned)
     squash: bool = False  # Box actions: tanh-squash the Gaussian sample (log-prob corrected) instead of clipping it
     n_envs: Annotated[int, at_least(1)] = 8  # envs stepped together (gymnasium.vector.SyncVectorEnv)
     n_steps: Annotated[int, at_least(1)] = 32  # steps per env in each rollout; a rollout holds n_steps * n_envs samples

@@ -11,9 +11,12 @@ gradient-norm clipping, and time-limit truncations: an episode cut by a time lim
 with a baseline its returns are bootstrapped from V(s_T) of its last observation; without one the
 tail is unknown and counted as 0 (the truncated sum of rewards).
 
-Discrete actions use a softmax policy (argmax when predicting); Box actions a Gaussian with a
-state-independent log-std (its mean when predicting), sampled unbounded in [-1, 1] units and mapped
-to the env's bounds by ``ActionScaler`` (clipped on the way).
+Discrete actions use a softmax policy (argmax when predicting), MultiDiscrete ones a softmax per
+dimension and MultiBinary ones a Bernoulli per bit (``DiscretePolicyHead``: log-probabilities and
+entropies summed over them); Box actions a Gaussian with a state-independent log-std (its mean when
+predicting), sampled unbounded in [-1, 1] units and mapped to the env's bounds by ``ActionScaler``
+(clipped on the way). Discrete and MultiDiscrete observations are kept as indices and one-hot
+encoded by the networks, MultiBinary ones as bits (``observation_format``).
 """
 
 from __future__ import annotations
@@ -26,32 +29,34 @@ from torch import nn
 from torch.distributions import Distribution
 
 from joyrl.contracts import BaseAgent
-from joyrl.networks import ObservationTensor, build_mlp
+from joyrl.networks import ObservationTensor, build_mlp, observation_format
 from joyrl.optim import clip_grad_norm
-from joyrl.policies import ActionScaler, GaussianPolicy, categorical
+from joyrl.policies import ActionScaler, DiscretePolicyHead, GaussianPolicy
 
 
 class Agent(BaseAgent):
-    supported_observation_spaces = ("Box",)
-    supported_action_spaces = ("Discrete", "Box")
+    supported_observation_spaces = ("Box", "Discrete", "MultiDiscrete", "MultiBinary")
+    supported_action_spaces = ("Discrete", "MultiDiscrete", "MultiBinary", "Box")
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
         self.device = torch.device(cfg.device)
-        self.continuous = isinstance(cfg.action_space, spaces.Box)
-        obs_shape = (cfg.n_states,)
+        self.obs_shape, self.obs_dtype = observation_format(cfg, "actor_layers")  # indices of Discrete ones: one-hot
+        obs_shape, obs_dtype = self.obs_shape, self.obs_dtype
         self.actor: GaussianPolicy | nn.Sequential
-        if self.continuous:  # pi(.|s) = N(mu(s), sigma^2), actions in [-1, 1] units (step 1)
-            self.actor = GaussianPolicy(cfg.actor_layers, obs_shape, cfg.n_actions, cfg.log_std_init).to(self.device)
+        self.head = None if isinstance(cfg.action_space, spaces.Box) else DiscretePolicyHead(cfg.action_space)
+        if self.head is None:  # pi(.|s) = N(mu(s), sigma^2), actions in [-1, 1] units (step 1)
+            self.actor = GaussianPolicy(cfg.actor_layers, obs_shape, cfg.n_actions, cfg.log_std_init, obs_dtype)
             self.scaler = ActionScaler(cfg.action_low, cfg.action_high)
-        else:  # pi(.|s) = softmax(logits(s))
-            self.actor = build_mlp(cfg.actor_layers, obs_shape, cfg.n_actions, key="actor_layers").to(self.device)
+        else:  # pi(.|s) = softmax(logits(s)), one per MultiDiscrete dimension, or a Bernoulli per MultiBinary bit
+            self.actor = build_mlp(cfg.actor_layers, obs_shape, self.head.n_outputs, "actor_layers", obs_dtype)
+        self.actor = self.actor.to(self.device)
         self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, fused=True)
         self.critic = self.critic_optimizer = None
         if cfg.baseline:  # V(s; w), the baseline (step 1)
-            self.critic = build_mlp(cfg.critic_layers, obs_shape, 1, key="critic_layers").to(self.device)
+            self.critic = build_mlp(cfg.critic_layers, obs_shape, 1, "critic_layers", obs_dtype).to(self.device)
             self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr, fused=True)
-        self.observation = ObservationTensor(obs_shape, self.device)
+        self.observation = ObservationTensor(obs_shape, self.device, obs_dtype)
         self.sample_count = 0  # env steps taken with sample_action
         self.update_count = 0  # gradient steps taken
         self.clear_rollout()
@@ -61,25 +66,25 @@ class Agent(BaseAgent):
         """a_t ~ pi(.|s_t) (step 3); a Box action goes to the env scaled to its bounds."""
         self.sample_count += 1
         observation = self.observation(state)
-        if self.continuous:
+        if self.head is None:
             self.last_action = self.actor(observation).sample()[0].cpu().numpy()
             return self.scaler.to_env(self.last_action)
-        probs = torch.softmax(self.actor(observation), dim=1)
-        self.last_action = int(torch.multinomial(probs, 1))
-        return self.last_action
+        action = self.head.distribution(self.actor(observation)).sample()
+        self.last_action = int(action) if self.head.kind == "Discrete" else action[0].cpu().numpy()
+        return self.head.env_action(action)
 
     @torch.inference_mode()
     def predict_action(self, state: np.ndarray) -> int | np.ndarray:
-        """The most likely action: argmax_a pi(a|s), or the Gaussian's mean."""
+        """The most likely action: argmax_a pi(a|s) (per dimension, per bit), or the Gaussian's mean."""
         observation = self.observation(state)
-        if self.continuous:
+        if self.head is None:
             assert isinstance(self.actor, GaussianPolicy)  # built for Box actions
             return self.scaler.to_env(self.actor.mean(observation)[0].cpu().numpy())
-        return int(self.actor(observation).argmax())
+        return self.head.env_action(self.head.greedy(self.actor(observation)))
 
     def store_transition(self, state, action, reward: float, next_state, terminated: bool) -> None:
         """Keep (s_t, a_t, r_t) of the episode in progress; the action is the one sampled, before scaling."""
-        self.states.append(np.array(state, dtype=np.float32))
+        self.states.append(np.array(state, dtype=self.obs_dtype))
         self.actions.append(self.last_action)
         self.rewards.append(float(reward))
         self.next_state, self.terminated = next_state, terminated
@@ -89,7 +94,7 @@ class Agent(BaseAgent):
         if len(self.states) == (self.episode_ends[-1] if self.episode_ends else 0):
             return  # no step since the last end
         self.episode_ends.append(len(self.states))
-        self.last_states.append(np.array(self.next_state, dtype=np.float32))
+        self.last_states.append(np.array(self.next_state, dtype=self.obs_dtype))
         self.last_terminated.append(bool(self.terminated))
 
     def update(self) -> dict[str, float] | None:
@@ -135,8 +140,8 @@ class Agent(BaseAgent):
         return returns_t, weights
 
     def policy(self, states: torch.Tensor) -> Distribution:
-        """pi(.|s) for a batch of states: Categorical (B, A) or Normal (B, act)."""
-        return self.actor(states) if self.continuous else categorical(self.actor(states))
+        """pi(.|s) for a batch of states: Normal (B, act), or the head's categorical(s) or Bernoullis."""
+        return self.actor(states) if self.head is None else self.head.distribution(self.actor(states))
 
     def losses(
         self, states: torch.Tensor, actions: torch.Tensor, returns: torch.Tensor, advantages: torch.Tensor
@@ -144,7 +149,7 @@ class Agent(BaseAgent):
         """The policy loss -mean(log pi(a_t|s_t) Psi_t) - ent_coef mean H(pi(.|s_t)) and V's squared error (step 6)."""
         distribution = self.policy(states)
         log_probs, entropy = distribution.log_prob(actions), distribution.entropy()
-        if self.continuous:  # independent action dimensions: sum over them
+        if self.head is None:  # independent action dimensions: sum over them (the head's distributions sum already)
             log_probs, entropy = log_probs.sum(dim=1), entropy.sum(dim=1)
         entropy = entropy.mean()
         losses = {"policy_loss": -(log_probs * advantages).mean() - self.cfg.ent_coef * entropy, "entropy": entropy}
@@ -170,7 +175,7 @@ class Agent(BaseAgent):
     def clear_rollout(self) -> None:
         """Empty the episodes gathered since the last update: steps, then one entry per finished episode."""
         self.states: list[np.ndarray] = []
-        self.actions: list = []  # as sampled: ints, or unclipped [-1, 1]-unit vectors for Box actions
+        self.actions: list = []  # as sampled: ints (Discrete), arrays (MultiDiscrete, MultiBinary, Box: unclipped, [-1, 1] units)
         self.rewards: list[float] = []
         self.episode_ends: list[int] = []  # index after each finished episode's last step
         self.last_states: list[np.ndarray] = []  # s_T of each finished episode, for the truncation bootstrap
@@ -203,23 +208,21 @@ class Agent(BaseAgent):
 
     def rollout_state(self) -> dict[str, torch.Tensor]:
         """The episodes gathered since the last update (a checkpoint mid-batch resumes with them)."""
-        n_states = self.cfg.n_states
-        action_shape = (self.cfg.n_actions,) if self.continuous else ()
+        obs_shape = tuple(self.obs_shape)
+        action_shape, action_dtype = ((self.cfg.n_actions,), np.float32) if self.head is None else self.head.action_format
         return {
-            "states": torch.as_tensor(np.array(self.states, dtype=np.float32).reshape(-1, n_states)),
-            "actions": torch.as_tensor(np.array(self.actions, dtype=np.float32 if self.continuous else np.int64)).reshape(
-                -1, *action_shape
-            ),
+            "states": torch.as_tensor(np.array(self.states, dtype=self.obs_dtype).reshape(-1, *obs_shape)),
+            "actions": torch.as_tensor(np.array(self.actions, dtype=action_dtype)).reshape(-1, *action_shape),
             "rewards": torch.tensor(self.rewards, dtype=torch.float64),
             "episode_ends": torch.tensor(self.episode_ends, dtype=torch.int64),
-            "last_states": torch.as_tensor(np.array(self.last_states, dtype=np.float32).reshape(-1, n_states)),
+            "last_states": torch.as_tensor(np.array(self.last_states, dtype=self.obs_dtype).reshape(-1, *obs_shape)),
             "last_terminated": torch.tensor(self.last_terminated, dtype=torch.bool),
         }
 
     def load_rollout(self, rollout: dict[str, torch.Tensor]) -> None:
         self.states = list(rollout["states"].numpy())
         actions = rollout["actions"].numpy()
-        self.actions = list(actions) if self.continuous else [int(action) for action in actions]
+        self.actions = [int(action) for action in actions] if actions.ndim == 1 else list(actions)
         self.rewards = rollout["rewards"].tolist()
         self.episode_ends = rollout["episode_ends"].tolist()
         self.last_states = list(rollout["last_states"].numpy())

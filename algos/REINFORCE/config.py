@@ -23,4 +23,4 @@ class AlgoConfig:
     normalize_advantage: bool = True  # scale the weights of log pi to mean 0 and std 1 over each update's steps
     ent_coef: Annotated[float, at_least(0)] = 0.0  # entropy bonus: the policy loss subtracts ent_coef * H(pi(.|s))
     max_grad_norm: Annotated[float, greater_than(0)] = 1.0  # gradient-norm clipping, of each network on its own
-    log_std_init: float = 0.0  # Box actions: initial log standard deviation of the Gaussian policy
+    log_std_init: float = -0.5  # Box actions: initial log standard deviation of the Gaussian policy
