@@ -53,3 +53,15 @@ register(
     entry_point="envs.racetrack:Racetrack",
     max_episode_steps=1000,
 )
+
+register(
+    id="KingWalk-v0",
+    entry_point="envs.multi_action:KingWalk",
+    max_episode_steps=28,  # 4 x the board's size
+)
+
+register(
+    id="SwitchPanel-v0",
+    entry_point="envs.multi_action:SwitchPanel",
+    max_episode_steps=10,
+)

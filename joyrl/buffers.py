@@ -63,6 +63,19 @@ class DictArray:
             part[index] = observation[name]
 
 
+def same_observation(first: Any, second: Any) -> bool:
+    """Whether two observations (arrays, or dicts of them) are equal; NaN equals NaN."""
+    if isinstance(first, dict) or isinstance(second, dict):
+        return (
+            isinstance(first, dict)
+            and isinstance(second, dict)
+            and first.keys() == second.keys()
+            and all(same_observation(first[name], second[name]) for name in first)
+        )
+    first, second = np.asarray(first), np.asarray(second)
+    return np.array_equal(first, second, equal_nan=np.issubdtype(first.dtype, np.inexact))
+
+
 def observation_array(capacity: int, obs_shape: Any, dtype: Any) -> np.ndarray | DictArray:
     """Room for ``capacity`` observations: one array, or a ``DictArray`` when ``obs_shape`` maps parts to shapes."""
     if isinstance(obs_shape, dict):

@@ -2,6 +2,7 @@
 
 Each critic is an MLP of the ``critic_layers`` spec (the same builder as every other network,
 joyrl/networks.py) on the observation and the action concatenated at the input, with one output.
+A Discrete or MultiDiscrete observation (its shape an ``EncodedShape``) enters one-hot encoded.
 ``Critics`` holds ``n`` of them (1 for DDPG, twins for TD3 and SAC) and evaluates them on one
 concatenated input: ``Q(s, a)`` has shape (n, B).
 
@@ -16,6 +17,7 @@ enough that launch overhead is negligible next to it (benchmarks/actor_critic_sp
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,19 +25,28 @@ from typing import Any
 import torch
 from torch import nn
 
-from joyrl.networks import build_mlp
+from joyrl.networks import EncodedShape, OneHot, Shape, build_mlp
 
 
 class Critics(nn.Module):
-    """``n_critics`` independent Q(s, a) networks: MLPs of ``spec`` on [flattened s, a], one output each."""
+    """``n_critics`` independent Q(s, a) networks: MLPs of ``spec`` on [s, a], one output each.
 
-    def __init__(self, spec: list[dict[str, Any]], obs_dim: int, action_dim: int, n_critics: int = 2) -> None:
+    ``obs_shape``: the width of a flat observation, its shape (flattened), or an ``EncodedShape``
+    (indices, one-hot encoded first).
+    """
+
+    def __init__(self, spec: list[dict[str, Any]], obs_shape: int | Shape, action_dim: int, n_critics: int = 2) -> None:
         super().__init__()
+        self.encoder: nn.Module = nn.Flatten()
+        if isinstance(obs_shape, EncodedShape):
+            self.encoder, obs_dim = OneHot(obs_shape.sizes, obs_shape.starts), sum(obs_shape.sizes)
+        else:
+            obs_dim = obs_shape if isinstance(obs_shape, int) else int(math.prod(obs_shape))
         self.members = nn.ModuleList(build_mlp(spec, obs_dim + action_dim, 1, key="critic_layers") for _ in range(n_critics))
 
     def forward(self, observation: torch.Tensor, action: torch.Tensor, n: int | None = None) -> torch.Tensor:
         """Q_i(s, a) for the first ``n`` critics (all by default): (n, B)."""
-        x = torch.cat([observation.flatten(1), action], dim=1)  # (B, obs + act)
+        x = torch.cat([self.encoder(observation), action], dim=1)  # (B, obs + act)
         return torch.stack([member(x).squeeze(1) for member in self.members[:n]])
 
 

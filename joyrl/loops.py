@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from joyrl.buffers import same_observation
 from joyrl.contracts import BaseTrainer
 from joyrl.counters import add_update_stats
 from joyrl.envs import reset_rng_state, set_reset_rng_state
@@ -105,7 +106,7 @@ class StepTrainer(BaseTrainer):
             observation, _, terminated, truncated, _ = env.step(action)
             if terminated or truncated:
                 return False
-        if not _same_observation(observation, _unplain(state["state"])):
+        if not same_observation(observation, _unplain(state["state"])):
             return False
         self.episode = Episode(
             state["start"], observation, state["reward"], state["steps"], actions, dict(state["update_sums"]), state["n_updates"]
@@ -126,17 +127,6 @@ def _unplain(observation: Any) -> Any:
     if isinstance(observation, dict):
         return {name: _unplain(part) for name, part in observation.items()}
     return observation.numpy() if isinstance(observation, torch.Tensor) else observation
-
-
-def _same_observation(first: Any, second: Any) -> bool:
-    if isinstance(first, dict) or isinstance(second, dict):
-        return (
-            isinstance(first, dict)
-            and isinstance(second, dict)
-            and first.keys() == second.keys()
-            and all(_same_observation(first[name], second[name]) for name in first)
-        )
-    return np.array_equal(np.asarray(first), np.asarray(second))
 
 
 def run_greedy_episode(env: gym.Env, agent: Any) -> dict[str, Any]:

@@ -310,12 +310,9 @@ def _build_dict_body(spec: Any, input_size: Any, key: str, input_dtype: Any) -> 
     for name, layers in spec.items():
         if name == HEAD:
             continue
-        shape = tuple(input_size[name])
-        if layers:
-            parts[name], size = _build_layers(layers, shape, f"algo_cfg.{key}.{name}", dtypes[name])
-        else:  # fed in flattened, as is
-            parts[name] = nn.Sequential(*([ScaleUint8()] if np.dtype(dtypes[name]) == np.uint8 else []), nn.Flatten())
-            size = math.prod(shape)
+        shape = input_size[name] if isinstance(input_size[name], EncodedShape) else tuple(input_size[name])
+        # no layers: the part fed in flattened, as is (pixels scaled, indices one-hot)
+        parts[name], size = _build_layers(layers, shape, f"algo_cfg.{key}.{name}", dtypes[name])
         width += size
     head, width = _build_layers(spec.get(HEAD) or [], (width,), f"algo_cfg.{key}.{HEAD}", np.float32)
     return nn.Sequential(DictBody(parts), *head), width
@@ -347,7 +344,7 @@ def check_dict_spec(spec: Any, input_size: Any, key: str) -> None:
             raise ConfigError(f"{where}.{name}: expected a list of layers, got {layers!r}")
         if name == HEAD:
             continue
-        if len(input_size[name]) == 0:
+        if len(input_size[name]) == 0 and not isinstance(input_size[name], EncodedShape):
             raise ConfigError(f"{where}.{name}: the part is a single number (shape ()); only array parts can be network inputs")
         if layers:
             check_layer_spec(layers, f"{key}.{name}")
@@ -427,25 +424,37 @@ class ObservationTensor:
         return self.tensor if self.device.type == "cpu" else self.tensor.to(self.device, non_blocking=True)
 
 
-def observation_format(cfg: Any, key: str = "value_layers", keep_mask: bool = False) -> tuple[Any, Any]:
+def observation_format(cfg: Any, key: str = "value_layers", keep_mask: bool = False, box_shape: bool = False) -> tuple[Any, Any]:
     """Shape and dtype of one observation as a memory keeps it and a network built from it takes it.
 
-    Box: flat float32 (``n_states``,). Discrete and MultiDiscrete: int64 indices, their shape an
-    ``EncodedShape`` (networks one-hot encode them; memories keep the indices). MultiBinary: its bits as
-    float32. Dict: the parts ``dict_format`` keeps.
+    Box: float32, flat (``n_states``,), or with ``box_shape`` the env's own shape (the networks flatten it).
+    Discrete and MultiDiscrete: int64 indices, their shape an ``EncodedShape`` (networks one-hot encode
+    them; memories keep the indices). MultiBinary: its bits as float32. Dict: the parts ``dict_format`` keeps.
     """
     kept = dict_format(cfg, key, keep_mask)
     if kept is not None:
         return kept
     space = getattr(cfg, "obs_space", None)  # absent: a flat Box of n_states (agents built by hand)
+    if isinstance(space, spaces.Discrete | spaces.MultiDiscrete | spaces.MultiBinary):
+        return part_format(space)
+    if box_shape and space is not None:
+        return tuple(space.shape), np.float32
+    return (cfg.n_states,), np.float32
+
+
+def part_format(space: spaces.Space) -> tuple[Shape, Any]:
+    """Shape and dtype of an observation (or a Dict's part) of ``space`` as memories keep it.
+
+    Discrete and MultiDiscrete: int64 indices, the shape an ``EncodedShape`` (one-hot in the networks).
+    MultiBinary: the bits as float32. Box: its shape, uint8 kept as uint8 (pixels), the rest float32.
+    """
     if isinstance(space, spaces.Discrete):
         return EncodedShape((), [space.n], [space.start]), np.int64
     if isinstance(space, spaces.MultiDiscrete):
-        sizes = np.asarray(space.nvec).ravel()
-        return EncodedShape(tuple(space.shape), sizes, np.zeros_like(sizes)), np.int64
+        return EncodedShape(tuple(space.shape), np.asarray(space.nvec).ravel(), np.asarray(space.start).ravel()), np.int64
     if isinstance(space, spaces.MultiBinary):
-        return tuple(np.atleast_1d(space.shape)), np.float32
-    return (cfg.n_states,), np.float32
+        return tuple(int(size) for size in np.atleast_1d(space.shape)), np.float32
+    return tuple(space.shape or ()), np.uint8 if space.dtype == np.uint8 else np.float32
 
 
 def dict_format(cfg: Any, key: str = "value_layers", keep_mask: bool = False) -> tuple[dict[str, Shape], dict[str, Any]] | None:
@@ -461,13 +470,12 @@ def dict_format(cfg: Any, key: str = "value_layers", keep_mask: bool = False) ->
         if isinstance(spec, dict):
             check_dict_spec(spec, tuple(getattr(obs_space, "shape", None) or ()), key)
         return None
-    shapes = {name: tuple(part.shape or ()) for name, part in obs_space.spaces.items()}
+    parts = {name: part_format(part) for name, part in obs_space.spaces.items()}
+    shapes = {name: shape for name, (shape, _) in parts.items()}
     check_dict_spec(spec, shapes, key)
-    formats: dict[str, type[np.generic]] = {
-        name: np.uint8 if obs_space[name].dtype == np.uint8 else np.float32 for name in spec if name != HEAD
-    }
+    formats: dict[str, Any] = {name: parts[name][1] for name in spec if name != HEAD}
     if keep_mask and ACTION_MASK in shapes and ACTION_MASK not in formats:
-        formats[ACTION_MASK] = np.bool_
+        shapes[ACTION_MASK], formats[ACTION_MASK] = tuple(obs_space[ACTION_MASK].shape or ()), np.bool_
     return {name: shapes[name] for name in formats}, formats
 
 

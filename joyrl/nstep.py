@@ -27,6 +27,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from joyrl.buffers import same_observation
+
 
 class NStepTransition(NamedTuple):
     """One emitted transition, in the order of ``PrioritizedReplayBuffer.push``'s arguments."""
@@ -52,17 +54,17 @@ class NStepAccumulator:
             raise ValueError(f"n must be >= 1, got {n}")
         self.n, self.gamma = n, gamma
         self.pending: deque[tuple[np.ndarray, Any, float]] = deque()  # (s, a, r) of the steps not yet emitted
-        self.last_next_state: np.ndarray | None = None  # s_{t+1} of the newest pending step
+        self.last_next_state: Any = None  # s_{t+1} of the newest pending step (an array, or a dict of them)
 
     def __len__(self) -> int:
         return len(self.pending)
 
     def push(self, state, action, reward: float, next_state, terminated: bool) -> list[NStepTransition]:
         """Add one step; returns the transitions it completes (those of an earlier episode first, if one is detected)."""
-        state, next_state = np.array(state), np.array(next_state)
+        state, next_state = _copy(state), _copy(next_state)
         emitted = []
         last = self.last_next_state
-        if self.pending and last is not None and not np.array_equal(state, last, equal_nan=True):  # a new episode, not announced
+        if self.pending and last is not None and not same_observation(state, last):  # a new episode, not announced
             emitted = self.end_episode()
         self.pending.append((state, action, float(reward)))
         self.last_next_state = next_state
@@ -99,10 +101,10 @@ class NStepAccumulator:
         assert self.last_next_state is not None  # set by push whenever a step is pending
         return {
             "n_pending": len(self.pending),
-            "states": torch.from_numpy(np.stack(states)),
+            "states": _stacked(states),
             "actions": torch.from_numpy(np.stack([np.asarray(a) for a in actions])),
             "rewards": torch.tensor(rewards, dtype=torch.float64),
-            "last_next_state": torch.from_numpy(self.last_next_state.copy()),
+            "last_next_state": _as_tensors(self.last_next_state),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -111,6 +113,36 @@ class NStepAccumulator:
         if state["n_pending"] == 0:
             return
         actions = state["actions"].numpy()
-        for s, a, r in zip(state["states"].numpy(), actions, state["rewards"].tolist(), strict=True):
+        for s, a, r in zip(_unstacked(state["states"]), actions, state["rewards"].tolist(), strict=True):
             self.pending.append((s, a.item() if a.ndim == 0 else a, r))
-        self.last_next_state = state["last_next_state"].numpy()
+        last = state["last_next_state"]
+        self.last_next_state = {name: part.numpy() for name, part in last.items()} if isinstance(last, dict) else last.numpy()
+
+
+def _copy(observation: Any) -> Any:
+    """An observation's own copy: an array, or a dict of arrays (a Dict observation's parts)."""
+    if isinstance(observation, dict):
+        return {name: np.array(part) for name, part in observation.items()}
+    return np.array(observation)
+
+
+def _as_tensors(observation: Any) -> torch.Tensor | dict[str, torch.Tensor]:
+    """One observation (an array, or a dict of them) as a tensor, or a dict of tensors, of its own copy."""
+    if isinstance(observation, dict):
+        return {name: torch.from_numpy(np.array(part)) for name, part in observation.items()}
+    return torch.from_numpy(np.array(observation))
+
+
+def _stacked(observations: Any) -> torch.Tensor | dict[str, torch.Tensor]:
+    """Observations (arrays, or dicts of arrays) stacked along a new first axis: a tensor, or a dict of them."""
+    if isinstance(observations[0], dict):
+        return {name: torch.from_numpy(np.stack([np.asarray(o[name]) for o in observations])) for name in observations[0]}
+    return torch.from_numpy(np.stack([np.asarray(o) for o in observations]))
+
+
+def _unstacked(stacked: torch.Tensor | dict[str, torch.Tensor]) -> list:
+    """The inverse of ``_stacked``: one array, or one dict of arrays, per observation."""
+    if isinstance(stacked, dict):
+        parts = {name: part.numpy() for name, part in stacked.items()}
+        return [{name: part[i] for name, part in parts.items()} for i in range(len(next(iter(parts.values()))))]
+    return list(stacked.numpy())

@@ -233,12 +233,22 @@ class SquashedGaussianActor(nn.Module):
 
 
 class DeterministicActor(nn.Module):
-    """mu(s) = tanh(f(s)) in [-1, 1]: DDPG's and TD3's actor."""
+    """mu(s) = tanh(f(s)) in [-1, 1]: DDPG's and TD3's actor.
 
-    def __init__(self, spec: Any, obs_shape: Any, action_dim: int, input_dtype: Any = np.float32):
+    ``final_init``: the last layer's weights and biases drawn uniformly in +-this (the DDPG paper's 3e-3),
+    so that mu(s) starts near 0; None keeps PyTorch's init.
+    """
+
+    def __init__(
+        self, spec: Any, obs_shape: Any, action_dim: int, input_dtype: Any = np.float32, final_init: float | None = None
+    ):
         super().__init__()
         body, width = build_body(spec, obs_shape, "actor_layers", input_dtype)
-        self.net = nn.Sequential(*body, nn.Linear(width, action_dim), nn.Tanh())
+        output = nn.Linear(width, action_dim)
+        if final_init is not None:
+            nn.init.uniform_(output.weight, -final_init, final_init)
+            nn.init.uniform_(output.bias, -final_init, final_init)
+        self.net = nn.Sequential(*body, output, nn.Tanh())
 
     def forward(self, observation: Any) -> torch.Tensor:
         return self.net(observation)

@@ -12,6 +12,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from joyrl.datasets import Dataset
+
 EPISODE_STEPS = 20  # every episode is cut (truncated) after this many steps: the best return is 20.0
 N_TARGETS = 4  # targets and actions of the discrete envs: a random policy averages 20 / 4 = 5.0
 TOLERANCE = 0.25  # IdentityBox rewards |action - target| < this: a uniform random action hits 23% of the time
@@ -23,7 +25,7 @@ IDS = {
     "IdentityImage-v0": "IdentityImage",
 }
 # IdentityCoded shows the target in each of these observation spaces and takes it in each of these action spaces
-CODED_OBSERVATIONS = ("Box", "Discrete", "MultiDiscrete", "MultiBinary")
+CODED_OBSERVATIONS = ("Box", "Discrete", "MultiDiscrete", "MultiBinary", "Dict")
 CODED_ACTIONS = ("Discrete", "MultiDiscrete", "MultiBinary", "Box")
 
 
@@ -138,23 +140,27 @@ class IdentityCoded(IdentityDiscrete):
 
     ``observation``: ``Box`` (the one-hot vector, as IdentityDiscrete), ``Discrete`` (its index,
     ``Discrete(4)``), ``MultiDiscrete`` (two digits, ``MultiDiscrete([2, 2])``: target = 2 * first +
-    second; networks see them one-hot, 2 + 2 inputs) or ``MultiBinary`` (the same digits as two bits).
+    second; networks see them one-hot, 2 + 2 inputs), ``MultiBinary`` (the same digits as two bits) or
+    ``Dict`` (``target``: the index, ``Discrete(4)``; ``noise``: two uniform numbers in [-1, 1] that say nothing).
 
     ``action``: ``Discrete`` (the index, ``Discrete(4)``), ``MultiDiscrete`` (its two digits,
     ``MultiDiscrete([2, 2])``), ``MultiBinary`` (its two bits, ``MultiBinary(2)``) or ``Box``
-    (``Box(-1, 1, (1,))``: in the target's quarter of [-1, 1], [-1, -0.5), [-0.5, 0), [0, 0.5) or
-    [0.5, 1], an action beyond the bounds counting as the bound). A uniformly random action names the
-    target 1 time in 4 in every space.
+    (``Box(-1, 1, (1,))``: within ``tolerance`` (0.5, as the continuous Box task the issue set) of the
+    target's value -0.75, -0.25, 0.25 or 0.75, an action beyond the bounds counting as the bound). A
+    uniformly random action names the target 1 time in 4 in the discrete spaces, 7 in 16 in Box.
     """
 
-    def __init__(self, observation: str = "Box", action: str = "Discrete", render_mode: str | None = None) -> None:
+    def __init__(
+        self, observation: str = "Box", action: str = "Discrete", tolerance: float = 0.5, render_mode: str | None = None
+    ) -> None:
         super().__init__(N_TARGETS, render_mode)
-        self.observation_kind, self.action_kind = observation, action
+        self.observation_kind, self.action_kind, self.tolerance = observation, action, tolerance
         self.observation_space = {
             "Box": spaces.Box(0.0, 1.0, (N_TARGETS,), np.float32),
             "Discrete": spaces.Discrete(N_TARGETS),
             "MultiDiscrete": spaces.MultiDiscrete([2, 2]),
             "MultiBinary": spaces.MultiBinary(2),
+            "Dict": spaces.Dict({"target": spaces.Discrete(N_TARGETS), "noise": spaces.Box(-1.0, 1.0, (2,), np.float32)}),
         }[observation]
         self.action_space = {
             "Discrete": spaces.Discrete(N_TARGETS),
@@ -168,13 +174,19 @@ class IdentityCoded(IdentityDiscrete):
             return int(action) == self.target
         if self.action_kind == "Box":
             value = float(np.clip(np.asarray(action, np.float32).reshape(-1)[0], -1.0, 1.0))
-            return min(int((value + 1.0) * N_TARGETS / 2), N_TARGETS - 1) == self.target
+            return abs(value - self.target_value()) < self.tolerance
         first, second = (int(digit) for digit in np.asarray(action).reshape(-1))
         return 2 * first + second == self.target
 
-    def _observation(self) -> np.ndarray | np.int64:
+    def target_value(self) -> float:
+        """The target as a Box action names it: -0.75, -0.25, 0.25 or 0.75."""
+        return (2 * self.target + 1) / N_TARGETS - 1.0
+
+    def _observation(self) -> np.ndarray | np.int64 | dict:
         if self.observation_kind == "Box":
             return super()._observation()
+        if self.observation_kind == "Dict":
+            return {"target": np.int64(self.target), "noise": self.np_random.uniform(-1.0, 1.0, 2).astype(np.float32)}
         if self.observation_kind == "Discrete":
             return np.int64(self.target)
         return np.array(divmod(self.target, 2), dtype=self.observation_space.dtype)
@@ -198,3 +210,47 @@ def register_identity_envs() -> None:
             if env_id not in gym.registry:
                 kwargs = {"observation": observation, "action": action}
                 gym.register(id=env_id, entry_point=f"{__name__}:IdentityCoded", max_episode_steps=EPISODE_STEPS, kwargs=kwargs)
+
+
+def coded_dataset(observation: str, n_episodes: int, right: float = 1.0, seed: int = 0, action: str = "Discrete") -> Dataset:
+    """Episodes of IdentityCoded (``observation`` kind; Discrete, or Box ``action``) from an expert that names the
+    target with probability ``right`` and otherwise takes a uniformly random action; observations as the env gives
+    them (indices)."""
+    register_identity_envs()
+    env = gym.make(coded_id(observation, action))
+    identity = env.unwrapped
+    rng = np.random.default_rng(seed)
+    observations, actions, rewards, next_observations = [], [], [], []
+    for episode in range(n_episodes):
+        state, _ = env.reset(seed=seed + episode)
+        for _ in range(EPISODE_STEPS):
+            expert = rng.random() < right
+            if action == "Box":
+                move = np.array([identity.target_value() if expert else rng.uniform(-1.0, 1.0)], dtype=np.float32)
+            else:
+                move = identity.target if expert else int(rng.integers(N_TARGETS))
+            next_state, reward, *_ = env.step(move)
+            observations.append(state)
+            actions.append(move)
+            rewards.append(reward)
+            next_observations.append(next_state)
+            state = next_state
+    n = n_episodes * EPISODE_STEPS
+    return Dataset(
+        observations=np.array(observations),
+        actions=np.array(actions, dtype=np.float32 if action == "Box" else np.int64),
+        rewards=np.array(rewards, dtype=np.float32),
+        next_observations=np.array(next_observations),
+        terminated=np.zeros(n, bool),
+        truncated=np.arange(n) % EPISODE_STEPS == EPISODE_STEPS - 1,
+        episode_starts=np.arange(0, n, EPISODE_STEPS, dtype=np.int64),
+    )
+
+
+def shown(observation: str, target: int) -> np.ndarray | np.int64:
+    """How IdentityCoded shows ``target`` in the ``observation`` space (Box, Discrete, MultiDiscrete, MultiBinary)."""
+    if observation == "Box":
+        return np.eye(N_TARGETS, dtype=np.float32)[target]
+    if observation == "Discrete":
+        return np.int64(target)
+    return np.array(divmod(target, 2), dtype=np.int64 if observation == "MultiDiscrete" else np.int8)

@@ -38,7 +38,7 @@ def assert_rejected(result, tasks_dir, *fragments):
         (["general_cfg.env_name=nowhere"], ["nowhere", "gym"]),
         (["--env", "Pendulum-v1"], ["DQN", "Discrete", "Pendulum-v1"]),
         (["--algo", "QLearning"], ["QLearning", "Discrete observation", "CartPole-v1"]),
-        (["--algo", "DDPG", "--env", "CliffWalking-v1"], ["DDPG", "Box observation", "CliffWalking-v1"]),
+        (["--algo", "DDPG", "--env", "CliffWalking-v1"], ["DDPG", "Box action", "CliffWalking-v1", "Discrete"]),
         (["foo_cfg.x=1"], ["unknown section", "foo_cfg"]),
         (["lr=3"], ["lr=3", "section.key=value"]),
         (["algo_cfg.lr"], ["algo_cfg.lr", "section.key=value"]),

@@ -19,10 +19,11 @@ from joyrl.buffers import ReplayBatch
 from joyrl.cli import config_from_args
 from joyrl.config import defaults
 from joyrl.datasets import Dataset, fill_memory
+from joyrl.envs import env_info
 from joyrl.errors import ConfigError
 from joyrl.policies import squashed_log_prob
 from tests.helpers import saved_and_loaded
-from tests.identity_envs import EPISODE_STEPS, N_TARGETS, register_identity_envs
+from tests.identity_envs import EPISODE_STEPS, N_TARGETS, coded_dataset, coded_id, register_identity_envs, shown
 
 
 def layers(*sizes: int) -> list[dict]:
@@ -380,3 +381,25 @@ def test_bc_warmup_raises_the_likelihood_of_the_data_actions():
         agent.update_actor(BATCH)
     with torch.no_grad():
         assert float(agent.actor.log_prob_of(BATCH.states, BATCH.actions).mean()) > before + 1.0
+
+
+@pytest.mark.parametrize("kind", ["Discrete", "MultiDiscrete", "MultiBinary"])
+def test_discrete_cql_learns_from_discrete_observations(kind):
+    """The target shown as an index, two digits or two bits; 70% right actions in the data."""
+    env = gym.make(coded_id(kind, "Discrete"))
+    dataset = coded_dataset(kind, 25, right=0.7, seed=1)
+    settings = {"value_layers": layers(32), "batch_size": 64, "lr": 3e-3, "gamma": 0.5, "tau": 1.0, "target_update": 50}
+    cfg = discrete_cfg(N_TARGETS, N_TARGETS, **settings, buffer_size=dataset.n_transitions, alpha=1.0)
+    cfg.obs_space, cfg.n_states = env.observation_space, env_info(env)["n_states"]
+    torch.manual_seed(0)
+    agent = Agent(cfg)
+    assert isinstance(agent, DiscreteCQL) and fill_memory(agent, dataset) == dataset.n_transitions
+    for _ in range(400):
+        agent.update()
+    assert [agent.predict_action(shown(kind, target)) for target in range(N_TARGETS)] == list(range(N_TARGETS))
+
+
+def test_cql_with_box_actions_refuses_other_observations_in_one_line():
+    cfg = continuous_cfg(obs_space=spaces.MultiBinary(2))
+    with pytest.raises(ConfigError, match="CQL with Box actions takes Box observations .* are MultiBinary"):
+        Agent(cfg)

@@ -128,10 +128,37 @@ def test_a_mapping_spec_on_a_box_observation_is_a_config_error():
         dict_format(cfg)
 
 
-def test_a_discrete_part_cannot_be_a_network_input():
-    space = spaces.Dict({"vector": SPACE["vector"], "level": spaces.Discrete(3)})
+def test_a_scalar_box_part_cannot_be_a_network_input():
+    space = spaces.Dict({"vector": SPACE["vector"], "level": spaces.Box(0.0, 1.0, ())})
     with pytest.raises(ConfigError, match=r"value_layers\.level: the part is a single number"):
         dict_format(SimpleNamespace(value_layers={"level": [LINEAR]}, obs_space=space))
+
+
+def test_discrete_and_multi_discrete_parts_are_kept_as_indices_and_enter_the_network_one_hot():
+    """The memory keeps the parts' indices (int64); the network's part layers see their one-hots (and a start offset)."""
+    space = spaces.Dict(
+        {
+            "vector": SPACE["vector"],
+            "level": spaces.Discrete(3, start=1),
+            "digits": spaces.MultiDiscrete([2, 4]),
+            "bits": spaces.MultiBinary(2),
+        }
+    )
+    spec = {"level": [], "digits": [], "bits": [], "vector": [LINEAR]}
+    shapes, dtypes = dict_format(SimpleNamespace(value_layers=spec, obs_space=space))
+    assert shapes == {"level": (), "digits": (2,), "bits": (2,), "vector": (5,)}
+    assert dtypes == {"level": np.int64, "digits": np.int64, "bits": np.float32, "vector": np.float32}
+    body, width = build_body(spec, shapes, input_dtype=dtypes)
+    assert width == 3 + 6 + 2 + LINEAR["layer_size"][0]
+    observation = {
+        "level": torch.tensor([3, 1]),
+        "digits": torch.tensor([[1, 0], [0, 3]]),
+        "bits": torch.tensor([[1.0, 0.0], [0.0, 1.0]]),
+        "vector": torch.zeros(2, 5),
+    }
+    features = body(observation)[:, :11]  # the parts without layers come first, as the spec names them
+    expected = [[0, 0, 1, 0, 1, 1, 0, 0, 0, 1, 0], [1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1]]
+    assert features.tolist() == expected
 
 
 def test_the_kept_parts_are_those_the_spec_names_and_the_mask_for_agents_that_use_it():

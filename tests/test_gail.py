@@ -18,7 +18,7 @@ from joyrl.datasets import Dataset
 from joyrl.envs import env_info
 from joyrl.trajectories import TrajectoryWriter
 from tests.helpers import read_csv, train
-from tests.identity_envs import EPISODE_STEPS, N_TARGETS, register_identity_envs
+from tests.identity_envs import EPISODE_STEPS, coded_dataset, coded_id, register_identity_envs
 
 register_identity_envs()
 
@@ -208,31 +208,30 @@ def test_checkpoint_round_trip_keeps_the_discriminator_and_its_optimiser():
 # ------------------------------------------------------------------ learning from demonstrations
 
 
-def identity_demonstrations(folder, episodes: int = 20) -> None:
-    """``episodes`` expert episodes of IdentityDiscrete-v0: the action names the target the observation shows."""
-    rng = np.random.default_rng(0)
-    writer = TrajectoryWriter(folder / "traj", meta={"env_id": "IdentityDiscrete-v0"})
-    for _ in range(episodes):
-        targets = rng.integers(0, N_TARGETS, EPISODE_STEPS + 1)
-        states = np.eye(N_TARGETS, dtype=np.float32)[targets]
-        ends = np.arange(EPISODE_STEPS) == EPISODE_STEPS - 1
+def identity_demonstrations(folder, observation: str = "Box", episodes: int = 20) -> None:
+    """``episodes`` expert episodes of the identity task, the target shown in ``observation``: the action names it."""
+    dataset = coded_dataset(observation, episodes)
+    writer = TrajectoryWriter(folder / "traj", meta={"env_id": coded_id(observation, "Discrete")})
+    for start, end in dataset.episode_bounds():
         writer.add(
             {
-                "states": states[:-1],
-                "actions": targets[:-1].astype(np.int64),
-                "rewards": np.ones(EPISODE_STEPS, np.float32),
-                "next_states": states[1:],
-                "terminated": np.zeros(EPISODE_STEPS, bool),
-                "truncated": ends,
+                "states": dataset.observations[start:end],
+                "actions": dataset.actions[start:end],
+                "rewards": dataset.rewards[start:end],
+                "next_states": dataset.next_observations[start:end],
+                "terminated": dataset.terminated[start:end],
+                "truncated": dataset.truncated[start:end],
             }
         )
     writer.flush()
 
 
-def test_gail_learns_the_identity_from_demonstrations(tmp_path):
+@pytest.mark.parametrize("observation", ["Box", "Discrete", "MultiDiscrete", "MultiBinary"])
+def test_gail_learns_the_identity_from_demonstrations(observation, tmp_path):
     """From 20 expert episodes and 3,000 env steps whose env reward it never sees, the greedy policy names the
-    target on at least 90% of 200 observations (a random policy: 25%); res.csv keeps the env's 0/1 rewards."""
-    identity_demonstrations(tmp_path / "expert")
+    target on at least 90% of 200 observations (a random policy: 25%); res.csv keeps the env's 0/1 rewards. The
+    target shown one-hot (Box), as an index, two digits or two bits (one-hot or bits for the networks and D)."""
+    identity_demonstrations(tmp_path / "expert", observation)
     algo_cfg = {
         "actor_layers": "[{layer_type: linear, layer_size: [16], activation: tanh}]",
         "critic_layers": "[{layer_type: linear, layer_size: [16], activation: tanh}]",
@@ -248,7 +247,7 @@ def test_gail_learns_the_identity_from_demonstrations(tmp_path):
     }
     folder = train(
         [
-            "--algo", "GAIL", "--env", "IdentityDiscrete-v0", "--seed", "1",
+            "--algo", "GAIL", "--env", coded_id(observation, "Discrete"), "--seed", "1",
             f"general_cfg.dataset={tmp_path / 'expert'}", "general_cfg.max_env_steps=3000", "general_cfg.save_fig=false",
             "general_cfg.online_eval_episode=10", "general_cfg.eval_per_episode=25",
             *(f"algo_cfg.{key}={value}" for key, value in algo_cfg.items()),

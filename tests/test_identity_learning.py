@@ -3,10 +3,11 @@
 As Stable-Baselines3's identity-env tests, these check learning, not only running: each deep algorithm in
 algos/ trains on the identity task (tests/identity_envs.py: the observation shows a target, the action
 that names it is rewarded) once for each pair of an observation space (Box, Discrete, MultiDiscrete,
-MultiBinary) and an action space (Discrete, MultiDiscrete, MultiBinary, Box) that it declares, through the
-CLI, for a small budget, with its defaults but for ``gamma`` (each step's reward depends on that step
-alone). The final online evaluation of its greedy policy must score at least 90% of the best return. A
-random policy scores 25% (the continuous Box-to-Box task: 44%), and the greedy policy of an untrained
+MultiBinary, or a Dict of a Discrete part and a Box one) and an action space (Discrete, MultiDiscrete,
+MultiBinary, Box) that it declares, through the CLI, for a small budget, with its defaults but for
+``gamma`` (each step's reward depends on that step alone; a Dict's parts need a mapping of layers, whose
+head is the default layers). The final online evaluation of its greedy policy must score at least 90% of the best return. A
+random policy scores 25% (Box actions: 44%), and the greedy policy of an untrained
 network about as much, so the check fails for an algorithm that does not learn.
 
 The one exception is DQN_CNN, whose defaults are the Nature paper's Atari schedule (100k steps before the
@@ -23,6 +24,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from joyrl.config import algo_config_class, schema
 from tests.helpers import ROOT, read_csv, train
 from tests.identity_envs import CODED_ACTIONS, CODED_OBSERVATIONS, EPISODE_STEPS, IDS, coded_id, register_identity_envs
 
@@ -101,8 +103,8 @@ BUDGETS: dict[str, int] = {
     "PPO": 2_000,
     "A2C": 2_000,
     "REINFORCE": 8_000,  # one update every 4 episodes (80 steps)
-    "DDPG": 2_000,
-    "TD3": 2_000,
+    "DDPG": 1_000,
+    "TD3": 1_000,
     "SAC": 2_000,
 }
 
@@ -125,10 +127,20 @@ EXCEPTIONS: dict[str, dict] = {
 }
 
 
+def dict_layers(algo: str) -> dict[str, dict]:
+    """For the Dict observation: each network's parts fed in as they are (the index one-hot), then its default layers."""
+    config = algo_config_class(algo)
+    return {
+        key: {"target": [], "noise": [], "head": getattr(config, key)}
+        for key, annotation in schema(config).items()
+        if key.endswith("_layers") and "| dict" in str(annotation)
+    }
+
+
 def identity_args(algo: str, observation_kind: str, action_kind: str, seed: int = 1) -> list[str]:
     """CLI arguments of a training run on the identity env, ending with an online evaluation of the greedy policy."""
     env_id = identity_env(observation_kind, action_kind)
-    overrides = {"gamma": GAMMA, **EXCEPTIONS.get(algo, {})}
+    overrides = {"gamma": GAMMA, **EXCEPTIONS.get(algo, {}), **(dict_layers(algo) if observation_kind == "Dict" else {})}
     return [
         "--algo",
         algo,
@@ -195,10 +207,11 @@ def test_the_coded_identity_envs_reward_the_action_that_names_the_target(env_id)
     for _ in range(8):
         target = identity.target
         assert env.step(right(target))[1] == 1.0
-        assert env.step(right((identity.target + 1) % 4))[1] == 0.0
-    if identity.action_kind == "Box":  # the outer quarters take the bounds (and beyond)
+        assert env.step(right((identity.target + 2) % 4))[1] == 0.0
+    if identity.action_kind == "Box":  # within 0.5 of the target's value; beyond the bounds counts as the bound
         identity.target = 3
-        assert identity._hit(np.array([1.0], dtype=np.float32)) and identity._hit(np.array([2.0], dtype=np.float32))
+        assert identity._hit(np.array([2.0], dtype=np.float32)) and identity._hit(np.array([0.3], dtype=np.float32))
+        assert not identity._hit(np.array([0.25], dtype=np.float32))
     env.close()
 
 

@@ -135,3 +135,29 @@ def test_transitions_go_into_a_prioritized_buffer_with_their_discounts():
     assert buffer.next_states[:5, 0].tolist() == [3, 4, 5, 5, 5]
     batch = buffer.sample(4)
     assert batch.discounts.tolist() == buffer.discounts[batch.indices].tolist()
+
+
+def dict_obs(i, episode=0):
+    """s_i as a Dict observation: an index part and a vector part."""
+    return {"index": np.int64(i), "vector": obs(i, episode)}
+
+
+def test_dict_observations_give_the_same_returns_and_survive_a_checkpoint():
+    """A Dict observation's parts travel together: the same transitions as flat ones, a new episode detected, a round trip."""
+    accumulator = NStepAccumulator(3, GAMMA)
+    emitted = []
+    for t in range(4):
+        emitted += accumulator.push(dict_obs(t), t, REWARDS[t], dict_obs(t + 1), False)
+    stream = io.BytesIO()
+    torch.save(accumulator.state_dict(), stream)
+    stream.seek(0)
+    restored = NStepAccumulator(3, GAMMA)
+    restored.load_state_dict(torch.load(stream, weights_only=True))
+    emitted += restored.push(dict_obs(4), 4, REWARDS[4], dict_obs(5), True)
+    rows = [(int(t.state["index"]), t.action, t.reward, int(t.next_state["index"]), t.terminated, t.discount) for t in emitted]
+    assert rows == FULL + TERMINATED_TAIL
+    assert all(isinstance(t.state, dict) and t.state["vector"].shape == (2,) for t in emitted)
+    accumulator = NStepAccumulator(3, GAMMA)
+    accumulator.push(dict_obs(0), 0, 1.0, dict_obs(1), False)
+    unannounced = accumulator.push(dict_obs(0, episode=1), 0, 1.0, dict_obs(1, episode=1), False)
+    assert [(int(t.state["index"]), t.next_state["vector"][1]) for t in unannounced] == [(0, 0.0)]

@@ -20,7 +20,7 @@ from joyrl.datasets import Dataset, fill_memory, load_dataset
 from joyrl.envs import env_info
 from joyrl.trajectories import TrajectoryWriter
 from tests.helpers import linear_layers, set_linear
-from tests.identity_envs import EPISODE_STEPS, TOLERANCE, register_identity_envs
+from tests.identity_envs import EPISODE_STEPS, N_TARGETS, TOLERANCE, coded_dataset, coded_id, register_identity_envs, shown
 
 register_identity_envs()
 
@@ -250,3 +250,21 @@ def test_learns_the_box_identity_from_noisy_expert_data(tmp_path):
     assert errors.max() < TOLERANCE  # every greedy action is rewarded
     cloning_errors = greedy_errors(dataset, alpha=0.0)  # lambda = 0: the BC term alone
     assert errors.mean() < 0.8 * cloning_errors.mean()  # the critic's term pulls pi towards the rewarded actions
+
+
+@pytest.mark.parametrize("kind", ["Discrete", "MultiDiscrete", "MultiBinary"])
+def test_learns_from_discrete_observations_which_normalize_obs_leaves_alone(kind):
+    """The target shown as an index, two digits or two bits (one-hot or bits in the networks); normalize_obs (on by
+    default) standardises Box states only, so the indices reach the one-hot encoding as they are."""
+    register_identity_envs()
+    env = gym.make(coded_id(kind, "Box"))
+    agent = make_agent(env.observation_space, env.action_space, lr=1e-2, gamma=0.5, batch_size=64)
+    assert agent.cfg.normalize_obs and not agent.standardize
+    np.random.seed(0)
+    assert fill_memory(agent, coded_dataset(kind, 10, action="Box")) == 200
+    for _ in range(300):
+        agent.update()
+    identity = env.unwrapped
+    for target in range(N_TARGETS):  # every greedy action is rewarded: within the env's 0.5 of the target's value
+        identity.target = target
+        assert identity._hit(agent.predict_action(shown(kind, target))), target

@@ -31,12 +31,12 @@ from torch.distributions import Normal
 
 from joyrl.buffers import ReplayBuffer, TransitionBatch
 from joyrl.contracts import BaseAgent
-from joyrl.networks import ObservationTensor, Shape, build_mlp, dict_format, legal_only
+from joyrl.networks import ObservationTensor, Shape, build_mlp, legal_only, observation_format
 from joyrl.policies import LOG_STD_MAX, LOG_STD_MIN, ActionScaler, DeterministicActor, SquashedGaussianActor, categorical
 
 
 class Agent(BaseAgent):
-    supported_observation_spaces = ("Box", "Dict")
+    supported_observation_spaces = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Discrete", "Box")
     masks_actions = True  # the categorical policy gives illegal actions probability 0 (joyrl.policies.categorical)
     learns_offline = True
@@ -50,8 +50,8 @@ class Agent(BaseAgent):
         self.device = torch.device(cfg.device)
         self.continuous = isinstance(cfg.action_space, spaces.Box)
         self.gaussian = self.continuous and cfg.loss == "gaussian"
-        kept = dict_format(cfg, "actor_layers", keep_mask=True)  # a Dict observation's parts, its action mask among them
-        self.obs_shape, self.obs_dtype = kept or (tuple(cfg.obs_space.shape), np.float32)
+        # a Dict observation's parts (its action mask among them); Discrete ones as indices, one-hot in the networks
+        self.obs_shape, self.obs_dtype = observation_format(cfg, "actor_layers", keep_mask=True, box_shape=True)
         self.scaler = ActionScaler(cfg.action_low, cfg.action_high) if self.continuous else None  # [-1, 1] <-> [low, high]
         self.policy = self.build_policy().to(self.device)  # pi_theta (step 1)
         self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)

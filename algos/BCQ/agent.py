@@ -26,7 +26,8 @@ from joyrl.contracts import BaseAgent
 
 
 class Agent(BaseAgent):
-    supported_observation_spaces = ("Box", "Dict")  # Dict with discrete actions only
+    # Dict, Discrete, MultiDiscrete, MultiBinary: with Discrete actions only (DiscreteBCQ)
+    supported_observation_spaces = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Discrete", "Box")
     masks_actions = True  # DiscreteBCQ honours an action_mask part (Box actions have no mask)
     learns_offline = True

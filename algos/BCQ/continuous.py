@@ -27,6 +27,7 @@ from torch import nn
 from joyrl.acting import ScaledActions
 from joyrl.buffers import ReplayBuffer, TransitionBatch
 from joyrl.critics import Critics, frozen
+from joyrl.errors import ConfigError
 from joyrl.networks import build_mlp
 from joyrl.policies import ActionScaler
 from joyrl.schedules import soft_update
@@ -88,8 +89,9 @@ class ContinuousBCQ(ScaledActions):
     memory: ReplayBuffer  # D, the dataset
 
     def __init__(self, cfg) -> None:
-        if isinstance(cfg.obs_space, spaces.Dict):
-            raise ValueError("BCQ on Box actions takes Box observations only (its networks read s and a concatenated)")
+        if not isinstance(cfg.obs_space, spaces.Box):
+            kind = type(cfg.obs_space).__name__
+            raise ConfigError(f"BCQ with Box actions takes Box observations (its networks read s and a concatenated), not {kind}")
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         self.action_dim, obs_dim = cfg.n_actions, cfg.n_states

@@ -19,13 +19,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from joyrl.acting import ScoredActions
 from joyrl.buffers import ReplayBuffer, TransitionBatch
-from joyrl.networks import ObservationTensor, build_mlp, dict_format, legal_only
+from joyrl.networks import ObservationTensor, build_mlp, legal_only, observation_format
 from joyrl.schedules import soft_update
 
 
@@ -37,7 +36,7 @@ def allowed_scores(q_values: torch.Tensor, bc_logits: torch.Tensor, threshold: f
 
 
 class DiscreteBCQ(ScoredActions):
-    supported_observation_spaces = ("Box", "Dict")
+    supported_observation_spaces = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Discrete",)
     learns_offline = True
     memory: ReplayBuffer  # D, the dataset
@@ -46,8 +45,9 @@ class DiscreteBCQ(ScoredActions):
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         self.n_actions = cfg.n_actions
-        # of the networks' input and D's entries: flat float32, or a Dict's parts named by value_layers and its action mask
-        obs_shape, obs_dtype = dict_format(cfg, keep_mask=True) or ((cfg.n_states,), np.float32)
+        # of the networks' input and D's entries: flat float32, a Dict's parts named by value_layers and its action mask,
+        # or the indices of a Discrete or MultiDiscrete observation (one-hot in the networks)
+        obs_shape, obs_dtype = observation_format(cfg, keep_mask=True)
         # step D1: Q(s, .; theta) (B, A), its target copy, and the cloning network's logits of pi_bc(.|s; omega) (B, A)
         self.policy_net = build_mlp(cfg.value_layers, obs_shape, self.n_actions, input_dtype=obs_dtype).to(self.device)
         self.target_net = copy.deepcopy(self.policy_net).requires_grad_(False)

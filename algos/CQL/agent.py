@@ -49,7 +49,8 @@ class Agent(BaseAgent):
     subclasses it, before DQN's or SAC's agent, and restates its own.
     """
 
-    supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box", "Dict")  # Dict: Discrete actions only
+    # all but Box: with Discrete actions only (DiscreteCQL, DQN's networks)
+    supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces: ClassVar[tuple[str, ...]] = ("Discrete", "Box")
     masks_actions = True  # Discrete actions: the framework's acting and the log-sum-exp honour the mask
     learns_offline = True
@@ -60,8 +61,9 @@ class Agent(BaseAgent):
         kind: type[Agent] = cls
         if cls is Agent:
             discrete = isinstance(cfg.action_space, spaces.Discrete)
-            if not discrete and isinstance(cfg.obs_space, spaces.Dict):
-                raise ConfigError("CQL with Box actions takes Box observations (SAC's critics); this env's are a Dict")
+            if not discrete and not isinstance(cfg.obs_space, spaces.Box):
+                found = type(cfg.obs_space).__name__
+                raise ConfigError(f"CQL with Box actions takes Box observations (SAC's critics); this env's are {found}")
             kind = DiscreteCQL if discrete else ContinuousCQL
         return super().__new__(kind)
 
@@ -112,7 +114,7 @@ class ConservativeWeight:
 class DiscreteCQL(Agent, DQNAgent):
     """CQL(H) for Discrete actions: DQN's agent with the penalty in its loss (steps 7-11); no epsilon-greedy."""
 
-    supported_observation_spaces = ("Box", "Dict")
+    supported_observation_spaces = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Discrete",)
 
     def __init__(self, cfg: Any) -> None:

@@ -28,14 +28,14 @@ from torch import nn
 from joyrl.acting import ScaledActions
 from joyrl.buffers import ReplayBuffer, TransitionBatch
 from joyrl.critics import Critics, frozen
-from joyrl.networks import ObservationTensor
+from joyrl.networks import ObservationTensor, observation_format
 from joyrl.noise import make_noise
 from joyrl.policies import ActionScaler, DeterministicActor
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 
 
 class Agent(ScaledActions):
-    supported_observation_spaces = ("Box",)
+    supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Box",)
     learns_offline = True  # update() learns as well from a memory filled from a dataset (offline, general_cfg.dataset)
     ray_workers = "transitions"  # mp_backend ray: workers stream transitions into D (joyrl/distributed.py)
@@ -67,20 +67,23 @@ class Agent(ScaledActions):
         self.device = torch.device(cfg.device)
         self.action_dim = cfg.n_actions
         self.scaler = ActionScaler(cfg.action_low, cfg.action_high)  # [-1, 1] <-> [low, high]
-        obs_shape = tuple(cfg.obs_space.shape)
+        # Box: as the env shapes it (the networks flatten it); Discrete, MultiDiscrete: indices, one-hot in the networks
+        obs_shape, self.obs_dtype = observation_format(cfg, "actor_layers", box_shape=True)
         self.actor, self.actor_target = self.build_actor(obs_shape)  # step 1
-        self.critic = Critics(cfg.critic_layers, cfg.n_states, self.action_dim, self.n_critics).to(self.device)
+        self.critic = Critics(cfg.critic_layers, obs_shape, self.action_dim, self.n_critics).to(self.device)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, fused=True)
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, fused=True)
         self.memory = ReplayBuffer(  # D (step 2), actions stored in [-1, 1]
-            cfg.buffer_size, obs_shape, (self.action_dim,), action_dtype=np.float32, device=self.device
+            cfg.buffer_size, obs_shape, (self.action_dim,), self.obs_dtype, np.float32, self.device
         )
-        self.observation = ObservationTensor(obs_shape, self.device)
+        self.observation = ObservationTensor(obs_shape, self.device, self.obs_dtype)
 
     def build_actor(self, obs_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module | None]:
         """Step 1: mu(s) = tanh(MLP of ``actor_layers``) and its target copy mu'."""
-        actor = DeterministicActor(self.cfg.actor_layers, obs_shape, self.action_dim).to(self.device)
+        cfg = self.cfg
+        actor = DeterministicActor(cfg.actor_layers, obs_shape, self.action_dim, self.obs_dtype, cfg.actor_final_init)
+        actor = actor.to(self.device)
         return actor, copy.deepcopy(actor).requires_grad_(False)
 
     def init_exploration(self) -> None:

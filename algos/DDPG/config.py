@@ -14,6 +14,8 @@ class AlgoConfig:
         {"layer_type": "linear", "layer_size": [400], "activation": "relu"},
         {"layer_type": "linear", "layer_size": [300], "activation": "relu"},
     ]  # hidden layers of the critic Q(s, a), on s and a concatenated
+    # the paper's init of the actor's last layer (PyTorch's left a seed's actor stuck at a tanh bound for 1,000 steps)
+    actor_final_init: Annotated[float, greater_than(0)] | None = 3e-3  # its weights uniform in +-this; None: PyTorch's
     lr: Annotated[float, greater_than(0)] = 1e-3  # Adam learning rate of the actor and the critic(s), at the start
     lr_end: Annotated[float, at_least(0)] | None = None  # anneal the lr linearly to this over max_env_steps; None = constant
     gamma: Annotated[float, between(0, 1)] = 0.99  # discount factor

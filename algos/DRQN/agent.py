@@ -9,7 +9,9 @@ x_t = (o_t, one-hot a_{t-1}). Beyond the papers: inputs scaled by their running 
 standard deviation (``normalize_inputs``, as RL Zoo's ``normalize`` for CartPoleNoVel), a
 Double-DQN target (``double_q``), gradient-norm clipping, a Polyak or hard target update,
 a learning rate annealed linearly, and bootstrapping through time-limit truncations.
-Acting keeps two hidden states (with their previous actions): one for the epsilon-greedy
+Discrete and MultiDiscrete observations enter x_t one-hot encoded, MultiBinary ones as their bits
+(``OneHot``, joyrl/networks.py): x_t is what the sequence memory keeps, already a float vector with
+the previous action one-hot in it. Acting keeps two hidden states (with their previous actions): one for the epsilon-greedy
 training episode (reset by ``end_episode``) and one for greedy evaluation (reset by
 ``reset_eval_hidden``, which the Trainer calls before each test episode), so an
 evaluation in the middle of a training episode leaves the training one alone.
@@ -27,7 +29,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from joyrl.contracts import BaseAgent
-from joyrl.networks import ObservationTensor, build_body
+from joyrl.networks import EncodedShape, ObservationTensor, OneHot, build_body, observation_format
 from joyrl.optim import clip_grad_norm
 from joyrl.schedules import DecaySchedule, set_learning_rate, soft_update
 from joyrl.sequence_buffer import SequenceBatch, SequenceReplayBuffer
@@ -73,7 +75,7 @@ class RunningMeanStd:
 
 
 class Agent(BaseAgent):
-    supported_observation_spaces = ("Box",)
+    supported_observation_spaces = ("Box", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Discrete",)
     memory: SequenceReplayBuffer  # D
 
@@ -81,7 +83,9 @@ class Agent(BaseAgent):
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         self.n_actions = cfg.n_actions
-        n_inputs = cfg.n_states + cfg.n_actions  # x_t = (o_t, one-hot a_{t-1})
+        obs_shape, _ = observation_format(cfg)
+        self.encoder = OneHot(obs_shape.sizes, obs_shape.starts) if isinstance(obs_shape, EncodedShape) else None
+        n_inputs = cfg.n_states + cfg.n_actions  # x_t = (o_t, one-hot a_{t-1}); n_states: o_t's width, one-hot if indices
         self.policy_net = RecurrentQNetwork(cfg, n_inputs).to(self.device)  # Q(h, a; θ)
         self.target_net = copy.deepcopy(self.policy_net).requires_grad_(False)  # Q(h, a; θ⁻)
         self.optimizer = torch.optim.Adam(self.policy_net.parameters(), lr=cfg.lr, fused=True)  # one kernel per step
@@ -190,7 +194,9 @@ class Agent(BaseAgent):
 
     def input(self, state, prev_action: int) -> np.ndarray:
         """x_t = (o_t, one-hot a_{t-1}) as stored in D; the one-hot is zeros at an episode's first step."""
-        return np.concatenate([np.asarray(state, dtype=np.float32), self.one_hot[prev_action]])
+        if self.encoder is not None:  # Discrete, MultiDiscrete: the indices' one-hots
+            state = self.encoder(torch.as_tensor(np.asarray(state)).reshape(1, -1))[0].numpy()
+        return np.concatenate([np.asarray(state, dtype=np.float32).reshape(-1), self.one_hot[prev_action]])
 
     def normalized_input(self, state, prev_action: int) -> np.ndarray:
         """x_t scaled by the running statistics (``normalize_inputs``), as the network sees it."""

@@ -29,7 +29,7 @@ from torch.distributions import Normal
 from joyrl.acting import ScaledActions
 from joyrl.buffers import ReplayBuffer, TransitionBatch
 from joyrl.critics import Critics
-from joyrl.networks import ObservationTensor, build_mlp
+from joyrl.networks import ObservationTensor, build_mlp, observation_format
 from joyrl.policies import ActionScaler, GaussianPolicy
 from joyrl.schedules import set_learning_rate, soft_update
 
@@ -57,7 +57,7 @@ def advantage_weights(advantages: torch.Tensor, beta: float, max_weight: float) 
 
 
 class Agent(ScaledActions):
-    supported_observation_spaces = ("Box",)
+    supported_observation_spaces = ("Box", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Box",)
     learns_offline = True
     needs_dataset = True  # train mode without general_cfg.dataset is refused by the framework
@@ -68,19 +68,20 @@ class Agent(ScaledActions):
         self.device = torch.device(cfg.device)
         self.action_dim = cfg.n_actions
         self.scaler = ActionScaler(cfg.action_low, cfg.action_high)  # [-1, 1] <-> [low, high]
-        obs_shape = tuple(cfg.obs_space.shape)
+        # Box: as the env shapes it (the networks flatten it); Discrete, MultiDiscrete: indices, one-hot in the networks
+        obs_shape, obs_dtype = observation_format(cfg, "actor_layers", box_shape=True)
         # step 1: pi_phi, Q_theta1 and Q_theta2 with their targets, V_psi; one Adam each
-        self.actor = TanhMeanGaussian(cfg.actor_layers, obs_shape, self.action_dim).to(self.device)
-        self.critic = Critics(cfg.critic_layers, cfg.n_states, self.action_dim, n_critics=2).to(self.device)
+        self.actor = TanhMeanGaussian(cfg.actor_layers, obs_shape, self.action_dim, input_dtype=obs_dtype).to(self.device)
+        self.critic = Critics(cfg.critic_layers, obs_shape, self.action_dim, n_critics=2).to(self.device)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.value = build_mlp(cfg.value_layers, obs_shape, 1, key="value_layers").to(self.device)
+        self.value = build_mlp(cfg.value_layers, obs_shape, 1, "value_layers", obs_dtype).to(self.device)
         self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, fused=True)
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, fused=True)
         self.value_optimizer = torch.optim.Adam(self.value.parameters(), lr=cfg.lr, fused=True)
         self.memory = ReplayBuffer(  # D (step 2), actions stored in [-1, 1]
-            cfg.buffer_size, obs_shape, (self.action_dim,), action_dtype=np.float32, device=self.device
+            cfg.buffer_size, obs_shape, (self.action_dim,), obs_dtype, np.float32, self.device
         )
-        self.observation = ObservationTensor(obs_shape, self.device)
+        self.observation = ObservationTensor(obs_shape, self.device, obs_dtype)
         self.sample_count = 0  # env steps taken with sample_action
         self.update_count = 0  # learning steps taken
 

@@ -35,7 +35,7 @@ class Agent(DDPGAgent):
 
     def build_actor(self, obs_shape: tuple[int, ...]) -> tuple[nn.Module, None]:
         """Step 1: the squashed Gaussian actor of ``actor_layers``; SAC keeps no target actor."""
-        return SquashedGaussianActor(self.cfg.actor_layers, obs_shape, self.action_dim).to(self.device), None
+        return SquashedGaussianActor(self.cfg.actor_layers, obs_shape, self.action_dim, self.obs_dtype).to(self.device), None
 
     def init_exploration(self) -> None:
         """alpha = exp(log alpha): learned from 1.0 with ``ent_coef: auto``, else fixed at ``ent_coef``."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from gymnasium import spaces
 
 from algos.TD3.agent import Agent as TD3Agent
 from joyrl.buffers import ReplayBatch, TransitionBatch
@@ -38,6 +39,8 @@ class Agent(TD3Agent):
         (learning_starts, an annealed lr)."""
         self.build_models(cfg)
         obs_shape = tuple(cfg.obs_space.shape)
+        # standardise Box observations only: Discrete and MultiDiscrete indices (one-hot in the networks) and bits pass as they are
+        self.standardize = cfg.normalize_obs and isinstance(cfg.obs_space, spaces.Box)
         self.noise = GaussianNoise(self.action_dim, cfg.noise_std)  # sample_action's exploration, online only
         self.obs_mean = torch.zeros(obs_shape, device=self.device)  # mu_s of step 2 (0 without normalize_obs)
         self.obs_std = torch.ones(obs_shape, device=self.device)  # sigma_s + 1e-3 of step 2 (1 without normalize_obs)
@@ -47,8 +50,8 @@ class Agent(TD3Agent):
         self.update_count = 0  # gradient steps taken (critic updates)
 
     def fit_dataset(self, dataset: Dataset) -> None:
-        """Step 2: the per-dimension mean and std (+ 1e-3) of the dataset's states, with ``normalize_obs``."""
-        if not self.cfg.normalize_obs:
+        """Step 2: the per-dimension mean and std (+ 1e-3) of the dataset's states, with ``normalize_obs`` (Box states)."""
+        if not self.standardize:
             return
         states = np.asarray(dataset.observations, dtype=np.float64)  # (N, *obs)
         self.obs_mean = torch.as_tensor(states.mean(axis=0), dtype=torch.float32, device=self.device)
@@ -84,9 +87,9 @@ class Agent(TD3Agent):
         )
 
     def normalize(self, states: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
-        """(s - mu_s) / sigma_s: (B, *obs)."""
-        assert isinstance(states, torch.Tensor)  # Box observations only
-        return (states - self.obs_mean) / self.obs_std
+        """(s - mu_s) / sigma_s: (B, *obs); other observations than Box unchanged."""
+        assert isinstance(states, torch.Tensor)  # no Dict observations
+        return (states - self.obs_mean) / self.obs_std if self.standardize else states
 
     def update_actor(self, batch: TransitionBatch) -> torch.Tensor:
         """Step 8: one Adam step on ``bc_actor_loss``; returns the loss, detached."""

@@ -12,6 +12,7 @@ RELU_256x256 = [
 
 class AlgoConfig:
     actor_layers: list[dict[str, Any]] = RELU_256x256  # hidden layers of the actor pi(s) (then a tanh output layer)
+    actor_final_init: Annotated[float, greater_than(0)] | None = None  # last actor layer uniform in +-this; None: PyTorch's
     critic_layers: list[dict[str, Any]] = RELU_256x256  # hidden layers of each twin critic Q_i(s, a), on s and a concatenated
     lr: Annotated[float, greater_than(0)] = 3e-4  # Adam learning rate of the actor and the critics
     gamma: Annotated[float, between(0, 1)] = 0.99  # discount factor
@@ -22,5 +23,5 @@ class AlgoConfig:
     target_policy_noise: Annotated[float, at_least(0)] = 0.2  # std of the Gaussian noise on the target action (smoothing)
     target_noise_clip: Annotated[float, at_least_or_unlimited(0)] = 0.5  # that noise is clipped to +-this; -1 = no clip
     alpha: Annotated[float, at_least(0)] = 2.5  # weight of Q against the BC term: lambda = alpha / mean |Q(s, pi(s))|
-    normalize_obs: bool = True  # standardise states with the dataset's mean and std (+ 1e-3)
+    normalize_obs: bool = True  # standardise Box states with the dataset's mean and std (+ 1e-3); others pass as they are
     noise_std: Annotated[float, at_least(0)] = 0.1  # std of the Gaussian noise of sample_action (acting online only)
