@@ -254,3 +254,15 @@ def shown(observation: str, target: int) -> np.ndarray | np.int64:
     if observation == "Discrete":
         return np.int64(target)
     return np.array(divmod(target, 2), dtype=np.int64 if observation == "MultiDiscrete" else np.int8)
+
+
+def missed_targets(agent, env: gym.Env) -> list[int]:
+    """The targets of IdentityCoded ``env`` whose greedy action (``agent.predict_action`` on the target shown) the env
+    does not reward."""
+    identity = env.unwrapped
+    missed = []
+    for target in range(N_TARGETS):
+        identity.target = target
+        if not identity._hit(agent.predict_action(identity._observation())):
+            missed.append(target)
+    return missed

@@ -374,6 +374,27 @@ def test_discrete_bcq_learns_from_discrete_observations(kind):
     assert [agent.predict_action(shown(kind, target)) for target in range(N_TARGETS)] == list(range(N_TARGETS))
 
 
-def test_bcq_with_box_actions_refuses_other_observations_in_one_line():
-    with pytest.raises(ConfigError, match="BCQ with Box actions takes Box observations .* not Discrete"):
-        Agent(make_cfg(spaces.Box(-1.0, 1.0, (1,), np.float32), 4, obs_space=spaces.Discrete(4)))
+def test_bcq_with_box_actions_refuses_dict_observations_in_one_line():
+    parts = spaces.Dict({"x": spaces.Box(-1.0, 1.0, (2,), np.float32)})
+    with pytest.raises(ConfigError, match="BCQ with Box actions takes no Dict observations"):
+        Agent(make_cfg(spaces.Box(-1.0, 1.0, (1,), np.float32), 2, obs_space=parts))
+
+
+@pytest.mark.parametrize("kind", ["Discrete", "MultiDiscrete", "MultiBinary"])
+def test_continuous_bcq_learns_from_discrete_observations(kind):
+    """The target shown as an index, two digits or two bits; D keeps them compact, the networks read them one-hot."""
+    register_identity_envs()
+    env = gym.make(coded_id(kind, "Box"))
+    keys = {key: LAYERS for key in ("actor_layers", "critic_layers", "vae_layers")}
+    agent = Agent(
+        make_cfg(env.action_space, env_info(env)["n_states"], obs_space=env.observation_space, **keys, batch_size=64, lr=3e-3)
+    )
+    assert isinstance(agent, ContinuousBCQ)
+    assert fill_memory(agent, coded_dataset(kind, 10, action="Box")) == 200
+    assert agent.memory.states.dtype == (np.float32 if kind == "MultiBinary" else np.int64)
+    np.random.seed(0)
+    for _ in range(150):
+        agent.update()
+    values = np.array([(2 * target + 1) / N_TARGETS - 1.0 for target in range(N_TARGETS)])
+    actions = np.array([agent.predict_action(shown(kind, target))[0] for target in range(N_TARGETS)])
+    assert np.abs(actions - values).max() < TOLERANCE, actions

@@ -26,7 +26,7 @@ from joyrl.contracts import BaseAgent
 
 
 class Agent(BaseAgent):
-    # Dict, Discrete, MultiDiscrete, MultiBinary: with Discrete actions only (DiscreteBCQ)
+    # Dict: with Discrete actions only (DiscreteBCQ)
     supported_observation_spaces = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Discrete", "Box")
     masks_actions = True  # DiscreteBCQ honours an action_mask part (Box actions have no mask)

@@ -25,10 +25,10 @@ from gymnasium import spaces
 from torch import nn
 
 from joyrl.acting import ScaledActions
-from joyrl.buffers import ReplayBuffer, TransitionBatch
+from joyrl.buffers import ReplayBatch, ReplayBuffer, TransitionBatch
 from joyrl.critics import Critics, frozen
 from joyrl.errors import ConfigError
-from joyrl.networks import build_mlp
+from joyrl.networks import EncodedShape, OneHot, build_mlp, observation_format
 from joyrl.policies import ActionScaler
 from joyrl.schedules import soft_update
 
@@ -83,18 +83,22 @@ def soft_clipped_double_q(q_values: torch.Tensor, lmbda: float) -> torch.Tensor:
 
 
 class ContinuousBCQ(ScaledActions):
-    supported_observation_spaces = ("Box",)
+    supported_observation_spaces = ("Box", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Box",)
     learns_offline = True
     memory: ReplayBuffer  # D, the dataset
 
     def __init__(self, cfg) -> None:
-        if not isinstance(cfg.obs_space, spaces.Box):
-            kind = type(cfg.obs_space).__name__
-            raise ConfigError(f"BCQ with Box actions takes Box observations (its networks read s and a concatenated), not {kind}")
+        if isinstance(cfg.obs_space, spaces.Dict):
+            raise ConfigError("BCQ with Box actions takes no Dict observations (its networks read s and a concatenated)")
         self.cfg = cfg
         self.device = torch.device(cfg.device)
-        self.action_dim, obs_dim = cfg.n_actions, cfg.n_states
+        self.action_dim, obs_dim = cfg.n_actions, cfg.n_states  # n_states: the one-hot width of index observations
+        obs_shape, obs_dtype = observation_format(cfg, "actor_layers")  # what D keeps: indices of Discrete ones
+        # the networks read s flat: Discrete and MultiDiscrete indices one-hot encoded on their way in
+        self.encode: nn.Module = (
+            OneHot(obs_shape.sizes, obs_shape.starts) if isinstance(obs_shape, EncodedShape) else nn.Identity()
+        )
         self.scaler = ActionScaler(cfg.action_low, cfg.action_high)  # [-1, 1] <-> [low, high]
         # step C1: G, xi and the twin critics, targets of xi and the critics; one Adam each
         self.vae = VAE(cfg.vae_layers, obs_dim, self.action_dim).to(self.device)
@@ -106,7 +110,7 @@ class ContinuousBCQ(ScaledActions):
         self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, fused=True)
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, fused=True)
         self.memory = ReplayBuffer(  # D (step C2), actions stored in [-1, 1]
-            cfg.buffer_size, (obs_dim,), (self.action_dim,), action_dtype=np.float32, device=self.device
+            cfg.buffer_size, obs_shape, (self.action_dim,), obs_dtype, np.float32, self.device
         )
         self.sample_count = 0  # env steps taken with sample_action
         self.update_count = 0  # learning steps taken
@@ -114,7 +118,7 @@ class ContinuousBCQ(ScaledActions):
     @torch.inference_mode()
     def unit_action(self, state: np.ndarray, explore: bool) -> np.ndarray:
         """Step C10: of n actions xi(s, G(s)), the one of highest Q_1 (the same when exploring); (act,) in [-1, 1]."""
-        observation = torch.as_tensor(state, dtype=torch.float32, device=self.device).reshape(1, -1)
+        observation = self.encode(torch.as_tensor(np.asarray(state), device=self.device).reshape(1, -1)).float()
         states = observation.repeat(self.cfg.n_action_samples, 1)  # (n, obs)
         actions = self.actor(states, self.vae.decode(states))  # (n, act)
         return actions[self.critic(states, actions, n=1)[0].argmax()].cpu().numpy()
@@ -128,13 +132,15 @@ class ContinuousBCQ(ScaledActions):
         if len(self.memory) < self.cfg.batch_size:
             return None
         batch = self.memory.sample(self.cfg.batch_size)  # step C4
-        assert isinstance(batch.states, torch.Tensor)  # Box observations
-        reconstruction, mean, std = self.vae(batch.states, batch.actions)  # step C5
+        assert isinstance(batch.states, torch.Tensor) and isinstance(batch.next_states, torch.Tensor)  # no Dict ones
+        states, next_states = self.encode(batch.states), self.encode(batch.next_states)
+        batch = ReplayBatch(states, batch.actions, batch.rewards, next_states, batch.terminated)
+        reconstruction, mean, std = self.vae(states, batch.actions)  # step C5
         generator_loss = vae_loss(reconstruction, batch.actions, mean, std)
         self.step(self.vae_optimizer, generator_loss)
         critic_loss = self.critic_loss(batch)  # steps C6-C7
         self.step(self.critic_optimizer, critic_loss)
-        actor_loss = self.actor_loss(batch.states)  # step C8
+        actor_loss = self.actor_loss(states)  # step C8
         self.step(self.actor_optimizer, actor_loss)
         soft_update(self.critic_target, self.critic, self.cfg.tau)  # step C9
         soft_update(self.actor_target, self.actor, self.cfg.tau)

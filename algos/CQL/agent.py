@@ -49,7 +49,7 @@ class Agent(BaseAgent):
     subclasses it, before DQN's or SAC's agent, and restates its own.
     """
 
-    # all but Box: with Discrete actions only (DiscreteCQL, DQN's networks)
+    # Dict: with Discrete actions only (DiscreteCQL, DQN's networks)
     supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces: ClassVar[tuple[str, ...]] = ("Discrete", "Box")
     masks_actions = True  # Discrete actions: the framework's acting and the log-sum-exp honour the mask
@@ -61,9 +61,8 @@ class Agent(BaseAgent):
         kind: type[Agent] = cls
         if cls is Agent:
             discrete = isinstance(cfg.action_space, spaces.Discrete)
-            if not discrete and not isinstance(cfg.obs_space, spaces.Box):
-                found = type(cfg.obs_space).__name__
-                raise ConfigError(f"CQL with Box actions takes Box observations (SAC's critics); this env's are {found}")
+            if not discrete and isinstance(cfg.obs_space, spaces.Dict):
+                raise ConfigError("CQL with Box actions takes no Dict observations (SAC's critics); this env's are a Dict")
             kind = DiscreteCQL if discrete else ContinuousCQL
         return super().__new__(kind)
 
@@ -158,7 +157,7 @@ class DiscreteCQL(Agent, DQNAgent):
 class ContinuousCQL(Agent, SACAgent):
     """CQL(H) for Box actions: SAC's agent with the importance-sampled penalty in its critics' loss (steps 7-11)."""
 
-    supported_observation_spaces = ("Box",)
+    supported_observation_spaces = ("Box", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Box",)
     masks_actions = False
 
