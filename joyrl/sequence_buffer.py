@@ -19,12 +19,16 @@ import numpy.typing as npt
 import torch
 
 OPEN = np.iinfo(np.int64).max  # episode_end of the episode still being written
+ARRAYS = (  # what a checkpoint keeps of the memory
+    "observations", "previous_actions", "actions", "rewards", "next_observations", "terminated", "episode_start", "episode_end",
+)  # fmt: skip
 
 
 class SequenceBatch(NamedTuple):
     """B windows of T = burn_in + seq_len steps; observations (B, T, *obs), the rest (B, T)."""
 
     observations: torch.Tensor
+    previous_actions: torch.Tensor  # a_{t-1} as pushed (R2D2's input holds it); an agent's own value at episode starts
     actions: torch.Tensor
     rewards: torch.Tensor
     next_observations: torch.Tensor  # the true next observation, the final one at an episode's end
@@ -54,6 +58,7 @@ class SequenceReplayBuffer:
         self.device = torch.device(device)
         self.observations = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
         self.next_observations = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
+        self.previous_actions = np.zeros(capacity, dtype=np.int64)
         self.actions = np.zeros(capacity, dtype=np.int64)
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)
@@ -66,10 +71,11 @@ class SequenceReplayBuffer:
     def __len__(self) -> int:
         return self.size
 
-    def push(self, observation, action: int, reward: float, next_observation, terminated: bool) -> None:
-        """Append one step to the episode being written."""
+    def push(self, observation, action: int, reward: float, next_observation, terminated: bool, previous_action: int = 0) -> None:
+        """Append one step to the episode being written; ``previous_action``: a_{t-1}, for agents whose input holds it."""
         i = self.steps % self.capacity
         self.observations[i] = observation
+        self.previous_actions[i] = previous_action
         self.actions[i] = action
         self.rewards[i] = reward
         self.next_observations[i] = next_observation
@@ -98,7 +104,14 @@ class SequenceReplayBuffer:
         slots = np.where(mask, numbers, 0) % self.capacity
         padding = ~mask
         fields = []
-        for array in (self.observations, self.actions, self.rewards, self.next_observations, self.terminated):
+        for array in (
+            self.observations,
+            self.previous_actions,
+            self.actions,
+            self.rewards,
+            self.next_observations,
+            self.terminated,
+        ):
             window = array[slots]
             window[padding] = 0
             fields.append(self._tensor(window))
@@ -110,19 +123,18 @@ class SequenceReplayBuffer:
     def state_dict(self) -> dict:
         """Contents, boundaries and counters as tensors and ints (for checkpoints that keep the buffer)."""
         n = self.size
-        arrays = ("observations", "actions", "rewards", "next_observations", "terminated", "episode_start", "episode_end")
         return {
             "capacity": self.capacity,
             "steps": self.steps,
             "size": n,
             "current_start": self.current_start,
-            **{name: torch.from_numpy(getattr(self, name)[:n].copy()) for name in arrays},
+            **{name: torch.from_numpy(getattr(self, name)[:n].copy()) for name in ARRAYS},
         }
 
     def load_state_dict(self, state: dict) -> None:
         if state["capacity"] != self.capacity:
             raise ValueError(f"the saved replay memory holds {state['capacity']} steps, this one {self.capacity} (buffer_size)")
         n = state["size"]
-        for name in ("observations", "actions", "rewards", "next_observations", "terminated", "episode_start", "episode_end"):
+        for name in ARRAYS:
             getattr(self, name)[:n] = state[name].numpy()
         self.steps, self.size, self.current_start = state["steps"], n, state["current_start"]

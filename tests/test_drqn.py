@@ -43,9 +43,9 @@ def test_sample_has_burn_in_plus_seq_len_steps_of_each_field():
     fill(buffer, [10, 7])
     batch = buffer.sample(5)
     assert batch.observations.shape == batch.next_observations.shape == (5, 7, 2)
-    for field in (batch.actions, batch.rewards, batch.terminated, batch.mask):
+    for field in (batch.previous_actions, batch.actions, batch.rewards, batch.terminated, batch.mask):
         assert field.shape == (5, 7)
-    assert batch.actions.dtype == torch.int64
+    assert batch.actions.dtype == batch.previous_actions.dtype == torch.int64
     assert batch.mask.dtype == batch.rewards.dtype == torch.float32
 
 
@@ -184,12 +184,13 @@ def hand_built_batch(junk: float) -> SequenceBatch:
     """Two windows (burn_in 2, seq_len 3): one padded in front (its episode starts at position 1), one ending
     at position 3 by a truncation; ``junk`` fills every padded step."""
     generator = torch.Generator().manual_seed(5)
-    observations = torch.randn(2, 5, 4, generator=generator)  # x_t = (o_t, one-hot a_{t-1}); any values will do
-    next_observations = torch.cat([observations[:, 1:], torch.randn(2, 1, 4, generator=generator)], dim=1)
-    next_observations[1, 3] = torch.tensor([0.3, -0.4, 1.0, 0.0])  # the final observation of the truncated episode
+    observations = torch.randn(2, 5, 2, generator=generator)  # o_t; any values will do
+    next_observations = torch.cat([observations[:, 1:], torch.randn(2, 1, 2, generator=generator)], dim=1)
+    next_observations[1, 3] = torch.tensor([0.3, -0.4])  # the final observation of the truncated episode
     mask = torch.tensor([[0, 1, 1, 1, 1], [1, 1, 1, 1, 0]], dtype=torch.float32)
     batch = SequenceBatch(
         observations,
+        torch.tensor([[0, 2, 0, 1, 1], [2, 0, 1, 1, 0]]),  # a_{t-1} (the actions one step on); 2: none, at an episode start
         torch.tensor([[1, 0, 1, 1, 0], [0, 1, 1, 0, 1]]),
         torch.tensor([[0.0, 1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 0.0]]),
         next_observations,
@@ -202,6 +203,7 @@ def hand_built_batch(junk: float) -> SequenceBatch:
     batch.rewards[padding] = junk
     batch.terminated[padding] = 1.0 if junk else 0.0
     batch.actions[padding] = 1 if junk else 0
+    batch.previous_actions[padding] = 1 if junk else 0
     return batch
 
 
@@ -227,15 +229,17 @@ def reference_loss(agent, batch):
         return net(agent.normalize(torch.stack(steps))[None])[0][0, -1]
 
     b, gamma, losses = agent.cfg.burn_in, agent.cfg.gamma, []
+    inputs = agent.inputs(batch.observations, batch.previous_actions)  # x_k = (o_k, a_{k-1})
+    next_inputs = agent.inputs(batch.next_observations, batch.actions)  # x_{k+1} = (o_{k+1}, a_k)
     with torch.no_grad():
         for j in range(len(batch.mask)):
             valid = [k for k in range(len(batch.mask[j])) if batch.mask[j, k]]
             history = []
             for k in valid:
-                history.append(batch.observations[j, k])
+                history.append(inputs[j, k])
                 if k < b:
                     continue
-                following = [*history, batch.next_observations[j, k]]
+                following = [*history, next_inputs[j, k]]
                 next_action = q(agent.policy_net, following).argmax()
                 target = batch.rewards[j, k] + gamma * (1 - batch.terminated[j, k]) * q(agent.target_net, following)[next_action]
                 losses.append(F.smooth_l1_loss(q(agent.policy_net, history)[batch.actions[j, k]], target))
@@ -271,11 +275,14 @@ def test_inputs_carry_the_previous_action_and_are_normalized_as_stored():
     for k in range(3):
         agent.sample_action(observations[k])
         agent.store_transition(observations[k], actions[k], 1.0, observations[k + 1], False)
-    stored = agent.memory.observations[:3]
+    memory = agent.memory
+    assert memory.observations[:3].tolist() == observations[:3].tolist()  # o_t as it came, and a_{t-1} apart
+    assert memory.previous_actions[:3].tolist() == [2, 1, 0]  # 2: no previous action at the episode's first step
+    as_batch = [torch.from_numpy(array[None, :3]) for array in (memory.observations, memory.previous_actions)]
+    stored = agent.inputs(*as_batch)[0].numpy()  # x_t = (o_t, one-hot a_{t-1})
     assert stored[:, :2].tolist() == observations[:3].tolist()
-    assert stored[0, 2:].tolist() == [0, 0]  # no previous action at the episode's first step
+    assert stored[0, 2:].tolist() == [0, 0]
     assert [int(row[2:].argmax()) for row in stored[1:]] == actions[:2]
-    assert [int(row[2:].argmax()) for row in agent.memory.next_observations[:3]] == actions
     np.testing.assert_allclose(agent.input_stats.mean, stored.mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(agent.input_stats.std(), stored.std(axis=0), rtol=1e-4)
     expected = (stored - stored.mean(axis=0)) / stored.std(axis=0)

@@ -10,8 +10,8 @@ standard deviation (``normalize_inputs``, as RL Zoo's ``normalize`` for CartPole
 Double-DQN target (``double_q``), gradient-norm clipping, a Polyak or hard target update,
 a learning rate annealed linearly, and bootstrapping through time-limit truncations.
 Discrete and MultiDiscrete observations enter x_t one-hot encoded, MultiBinary ones as their bits
-(``OneHot``, joyrl/networks.py): x_t is what the sequence memory keeps, already a float vector with
-the previous action one-hot in it. Acting keeps two hidden states (with their previous actions): one for the epsilon-greedy
+(``OneHot``, joyrl/networks.py); the sequence memory keeps o_t compact (indices) and a_{t-1} as an
+index, and ``inputs`` builds x_t from them, for a step as for a batch of windows. Acting keeps two hidden states (with their previous actions): one for the epsilon-greedy
 training episode (reset by ``end_episode``) and one for greedy evaluation (reset by
 ``reset_eval_hidden``, which the Trainer calls before each test episode), so an
 evaluation in the middle of a training episode leaves the training one alone.
@@ -83,15 +83,17 @@ class Agent(BaseAgent):
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         self.n_actions = cfg.n_actions
-        obs_shape, _ = observation_format(cfg)
-        self.encoder = OneHot(obs_shape.sizes, obs_shape.starts) if isinstance(obs_shape, EncodedShape) else None
+        self.obs_shape, obs_dtype = observation_format(cfg)  # o_t as D keeps it: indices of Discrete ones
+        self.encoder = OneHot(self.obs_shape.sizes, self.obs_shape.starts) if isinstance(self.obs_shape, EncodedShape) else None
         n_inputs = cfg.n_states + cfg.n_actions  # x_t = (o_t, one-hot a_{t-1}); n_states: o_t's width, one-hot if indices
         self.policy_net = RecurrentQNetwork(cfg, n_inputs).to(self.device)  # Q(h, a; θ)
         self.target_net = copy.deepcopy(self.policy_net).requires_grad_(False)  # Q(h, a; θ⁻)
         self.optimizer = torch.optim.Adam(self.policy_net.parameters(), lr=cfg.lr, fused=True)  # one kernel per step
-        self.one_hot = np.eye(cfg.n_actions + 1, cfg.n_actions, dtype=np.float32)  # row n_actions: no previous action
+        self.one_hot = torch.eye(cfg.n_actions + 1, cfg.n_actions, device=self.device)  # row n_actions: no previous action
         self.observation = ObservationTensor((1, n_inputs), self.device)  # (1, 1, n_inputs): one step of one sequence
-        self.memory = SequenceReplayBuffer(cfg.buffer_size, (n_inputs,), cfg.burn_in, cfg.seq_len, device=self.device)  # D
+        self.memory = SequenceReplayBuffer(  # D
+            cfg.buffer_size, self.obs_shape, cfg.burn_in, cfg.seq_len, obs_dtype=obs_dtype, device=self.device
+        )
         self.input_stats = RunningMeanStd(n_inputs)
         self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
         lr_end, lr_decay = (cfg.lr, 1) if cfg.lr_end is None else (cfg.lr_end, cfg.lr_decay or cfg.max_env_steps)
@@ -125,11 +127,11 @@ class Agent(BaseAgent):
         self.eval_hidden, self.eval_prev_action = None, self.n_actions
 
     def store_transition(self, state, action: int, reward: float, next_state, terminated: bool) -> None:
-        """Append (x_t, a_t, r_t, x_{t+1}, terminated) to the episode being written in D (pseudocode step 6)."""
-        inputs = self.input(state, self.prev_action)
-        self.memory.push(inputs, action, reward, self.input(next_state, action), terminated)
+        """Append (o_t, a_{t-1}, a_t, r_t, o_{t+1}, terminated) to the episode being written in D (pseudocode step 6):
+        x_t = (o_t, a_{t-1}) and x_{t+1} = (o_{t+1}, a_t)."""
+        self.memory.push(state, action, reward, next_state, terminated, previous_action=self.prev_action)
         if self.cfg.normalize_inputs:
-            self.input_stats.update(inputs)
+            self.input_stats.update(self.input(state, self.prev_action))
         self.prev_action = action
 
     def end_episode(self) -> None:
@@ -159,9 +161,10 @@ class Agent(BaseAgent):
     def compute_loss(self, batch: SequenceBatch) -> torch.Tensor:
         """Masked Huber loss over the ``seq_len`` steps after the burn-in (steps 9-11)."""
         b = self.cfg.burn_in
-        inputs = self.normalize(batch.observations)  # (B, T, n_inputs)
-        # x_t .. x_{t+L}: next_observations[k] is observations[k+1] inside an episode, and holds the final observation at its end
-        following = torch.cat([inputs[:, b : b + 1], self.normalize(batch.next_observations[:, b:])], dim=1)  # (B, L+1, n_inputs)
+        inputs = self.normalize(self.inputs(batch.observations, batch.previous_actions))  # x_t: (B, T, n_inputs)
+        # x_t .. x_{t+L}: x_{k+1} = (o_{k+1}, a_k), o_{k+1} the final observation at an episode's end
+        next_inputs = self.normalize(self.inputs(batch.next_observations[:, b:], batch.actions[:, b:]))
+        following = torch.cat([inputs[:, b : b + 1], next_inputs], dim=1)  # (B, L+1, n_inputs)
         q_all, _ = self.policy_net(following, self.burn_in(self.policy_net, inputs[:, :b], batch.mask[:, :b]))  # (B, L+1, A)
         q_values = q_all[:, :-1].gather(2, batch.actions[:, b:, None]).squeeze(2)  # Q(h_k, a_k; θ): (B, L)
         with torch.no_grad():
@@ -192,11 +195,21 @@ class Agent(BaseAgent):
         keep = (real > 0).float().view(1, -1, 1)  # a window whose training part starts its episode starts from zeros
         return tuple(h * keep for h in hidden) if isinstance(hidden, tuple) else hidden * keep
 
-    def input(self, state, prev_action: int) -> np.ndarray:
-        """x_t = (o_t, one-hot a_{t-1}) as stored in D; the one-hot is zeros at an episode's first step."""
+    def inputs(self, observations: torch.Tensor, previous_actions: torch.Tensor) -> torch.Tensor:
+        """x = (o, one-hot a_{t-1}) of observations (B, T, *obs) as D keeps them and actions (B, T): (B, T, n_inputs).
+
+        The action's one-hot is zeros at an episode's first step (a_{t-1} = n_actions: none)."""
+        batch, steps = previous_actions.shape
+        flat = observations.reshape(batch * steps, -1)
         if self.encoder is not None:  # Discrete, MultiDiscrete: the indices' one-hots
-            state = self.encoder(torch.as_tensor(np.asarray(state)).reshape(1, -1))[0].numpy()
-        return np.concatenate([np.asarray(state, dtype=np.float32).reshape(-1), self.one_hot[prev_action]])
+            flat = self.encoder(flat)
+        return torch.cat([flat.float().reshape(batch, steps, -1), self.one_hot[previous_actions]], dim=2)
+
+    def input(self, state, prev_action: int) -> np.ndarray:
+        """x_t of one step: ``inputs`` of the observation ``state`` and a_{t-1} = ``prev_action``."""
+        observation = torch.as_tensor(np.asarray(state, dtype=self.memory.observations.dtype), device=self.device)
+        previous = torch.tensor([[prev_action]], device=self.device)
+        return self.inputs(observation.reshape(1, 1, *self.obs_shape), previous)[0, 0].cpu().numpy()
 
     def normalized_input(self, state, prev_action: int) -> np.ndarray:
         """x_t scaled by the running statistics (``normalize_inputs``), as the network sees it."""
