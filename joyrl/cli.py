@@ -30,7 +30,8 @@ from joyrl.config import (
     resolve,
     tasks_dir_path,
 )
-from joyrl.envs import project_env_ids
+from joyrl.contracts import BaseAgent, observation_spaces_for
+from joyrl.envs import either, project_env_ids
 from joyrl.errors import JoyRLError
 from joyrl.runner import Run
 from joyrl.sweep import Sweep, parse_seeds
@@ -282,7 +283,8 @@ def _list(args: argparse.Namespace) -> int:
 
 def algorithm_spaces() -> list[tuple[str, ...]]:
     """(name, observation spaces, action spaces, action masks, ray workers) of each algorithm: its Agent's declared
-    ``supported_*_spaces`` ('any' when a plain class declares none), ``masks_actions`` and ``ray_workers``."""
+    ``supported_*_spaces`` ('any' for a plain class; an observation kind that some action kinds refuse names those that take it),
+    ``masks_actions`` and ``ray_workers``."""
     rows: list[tuple[str, ...]] = []
     for name in available(paths.ALGOS_DIR, "agent.py"):
         try:
@@ -290,12 +292,20 @@ def algorithm_spaces() -> list[tuple[str, ...]]:
         except Exception as error:  # noqa: BLE001  (a broken folder is listed, not fatal)
             rows.append((name, "?", f"cannot import: {type(error).__name__}: {error}"[:80], "?", "?"))
             continue
-        spaces = [getattr(agent, f"supported_{role}_spaces", None) for role in ("observation", "action")]
+        if issubclass(agent, BaseAgent):
+            actions = agent.supported_action_spaces
+            observations = [
+                kind if len(taken := [a for a in actions if kind in observation_spaces_for(agent, a)]) == len(actions)
+                else f"{kind} ({either(taken)} actions)"
+                for kind in agent.supported_observation_spaces
+            ]  # fmt: skip
+        else:  # a plain class declares nothing
+            actions, observations = ("any",), ["any"]
         masks = "honoured" if getattr(agent, "masks_actions", False) else "-"
         ray_workers = getattr(agent, "ray_workers", None)
         if getattr(agent, "needs_dataset", False) or getattr(agent, "learns_from_demonstrations", False):
             ray_workers = None  # refused on Ray whatever the class it builds on declares (joyrl.ray_setup.ray_kind)
-        rows.append((name, *(", ".join(kinds) if kinds else "any" for kinds in spaces), masks, ray_workers or "-"))
+        rows.append((name, ", ".join(observations), ", ".join(actions), masks, ray_workers or "-"))
     return rows
 
 

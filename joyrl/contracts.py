@@ -7,6 +7,9 @@ them as attributes and never probes with ``getattr``/``hasattr``:
 
 - ``supported_observation_spaces`` / ``supported_action_spaces``: the Gymnasium space kinds the
   agent handles (checked at start-up; listed by ``python main.py --list``);
+- ``observation_spaces_by_action``: for an action kind that takes fewer observation kinds than
+  ``supported_observation_spaces`` (CQL with Box actions: no Dict), those it takes
+  (``observation_spaces_for``);
 - ``masks_actions``: the agent honours an ``action_mask`` observation part (joyrl/acting.py);
 - ``weights``: the entries of the agent's ``state_dict()`` that a fine-tune starts from (networks,
   normalisers' statistics, tables); the rest (optimisers, counters, episode state) starts fresh;
@@ -46,6 +49,7 @@ class Checkpointable(Protocol):
 class AgentProtocol(Checkpointable, Protocol):
     supported_observation_spaces: ClassVar[tuple[str, ...]]
     supported_action_spaces: ClassVar[tuple[str, ...]]
+    observation_spaces_by_action: ClassVar[dict[str, tuple[str, ...]]]
     masks_actions: ClassVar[bool]
     learns_offline: ClassVar[bool]
     needs_dataset: ClassVar[bool]
@@ -96,6 +100,7 @@ class BaseAgent:
 
     supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box",)
     supported_action_spaces: ClassVar[tuple[str, ...]] = ("Discrete",)
+    observation_spaces_by_action: ClassVar[dict[str, tuple[str, ...]]] = {}
     masks_actions: ClassVar[bool] = False
     learns_offline: ClassVar[bool] = False
     needs_dataset: ClassVar[bool] = False
@@ -112,6 +117,11 @@ class BaseAgent:
 
     def fit_dataset(self, dataset: Any) -> None:
         """Nothing taken from an offline dataset but its transitions (which ``store_transition`` receives)."""
+
+
+def observation_spaces_for(agent_class: type[BaseAgent], action_kind: str) -> tuple[str, ...]:
+    """The observation space kinds ``agent_class`` takes with actions of ``action_kind`` (a space's class name)."""
+    return agent_class.observation_spaces_by_action.get(action_kind, agent_class.supported_observation_spaces)
 
 
 class BaseTrainer:

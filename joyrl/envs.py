@@ -14,7 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from joyrl import paths  # noqa: F401  (puts the project root on sys.path for `envs`)
-from joyrl.contracts import BaseAgent
+from joyrl.contracts import BaseAgent, observation_spaces_for
 from joyrl.errors import ConfigError, JoyRLError
 
 # The evaluation env draws from a stream apart from the training env's.
@@ -441,21 +441,24 @@ def env_info(env: gym.Env) -> dict[str, Any]:
     return info
 
 
-def _either(kinds: list[str]) -> str:
+def either(kinds: list[str]) -> str:
     """'A', 'A or B', 'A, B or C'."""
     return kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
 
 
 def check_spaces(agent_class: type[BaseAgent], env: gym.Env, algo_name: str, env_id: str) -> None:
-    """Stop with one line when the algorithm cannot handle the env's spaces.
+    """Stop with one line when the algorithm cannot handle the env's spaces, or their pair.
 
     An agent listing "Tuple" takes a Tuple of Discrete parts as one index (``DiscreteTupleIndex``, applied
     by ``make_env``), so a Tuple still here has another kind of part, or meets an agent without "Tuple".
     """
-    for role, space, supported in (
-        ("observation", env.observation_space, agent_class.supported_observation_spaces),
-        ("action", env.action_space, agent_class.supported_action_spaces),
-    ):
+    action_kind = space_kind(env.action_space)
+    narrowed = action_kind in agent_class.observation_spaces_by_action
+    for role, space, supported, condition in (
+        ("action", env.action_space, agent_class.supported_action_spaces, ""),
+        ("observation", env.observation_space, observation_spaces_for(agent_class, action_kind),
+         f" with {action_kind} actions" if narrowed else ""),
+    ):  # fmt: skip
         if space_kind(space) in supported and not isinstance(space, spaces.Tuple):
             continue
         if isinstance(space, spaces.Dict):
@@ -466,7 +469,7 @@ def check_spaces(agent_class: type[BaseAgent], env: gym.Env, algo_name: str, env
             shape = f"of shape {space.shape}"
         kinds = [f"{kind} (of Discrete parts)" if kind == "Tuple" else kind for kind in supported]
         raise ConfigError(
-            f"{algo_name} handles {_either(kinds)} {role} spaces, but {env_id} has a {space_kind(space)} "
+            f"{algo_name} handles {either(kinds)} {role} spaces{condition}, but {env_id} has a {space_kind(space)} "
             f"{shape}; pick an env with a {supported[0]} {role} space or another algorithm"
         )
 

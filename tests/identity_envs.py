@@ -8,11 +8,14 @@ a policy that learned the task scores the episode length, a random one a fractio
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from joyrl.datasets import Dataset
+from joyrl.trajectories import TrajectoryWriter, stacked
 
 EPISODE_STEPS = 20  # every episode is cut (truncated) after this many steps: the best return is 20.0
 N_TARGETS = 4  # targets and actions of the discrete envs: a random policy averages 20 / 4 = 5.0
@@ -215,7 +218,7 @@ def register_identity_envs() -> None:
 def coded_dataset(observation: str, n_episodes: int, right: float = 1.0, seed: int = 0, action: str = "Discrete") -> Dataset:
     """Episodes of IdentityCoded (``observation`` kind; Discrete, or Box ``action``) from an expert that names the
     target with probability ``right`` and otherwise takes a uniformly random action; observations as the env gives
-    them (indices)."""
+    them (indices; a Dict's part by part)."""
     register_identity_envs()
     env = gym.make(coded_id(observation, action))
     identity = env.unwrapped
@@ -237,14 +240,23 @@ def coded_dataset(observation: str, n_episodes: int, right: float = 1.0, seed: i
             state = next_state
     n = n_episodes * EPISODE_STEPS
     return Dataset(
-        observations=np.array(observations),
+        observations=stacked(observations),
         actions=np.array(actions, dtype=np.float32 if action == "Box" else np.int64),
         rewards=np.array(rewards, dtype=np.float32),
-        next_observations=np.array(next_observations),
+        next_observations=stacked(next_observations),
         terminated=np.zeros(n, bool),
         truncated=np.arange(n) % EPISODE_STEPS == EPISODE_STEPS - 1,
         episode_starts=np.arange(0, n, EPISODE_STEPS, dtype=np.int64),
     )
+
+
+def write_dataset(dataset: Dataset, folder: Path, env_id: str) -> Path:
+    """Write ``dataset`` as the trajectory files of a collect run folder ``folder`` (for ``general_cfg.dataset``)."""
+    writer = TrajectoryWriter(folder / "traj", meta={"env_id": env_id})
+    for episode in dataset.episodes():
+        writer.add(episode)
+    writer.flush()
+    return folder
 
 
 def shown(observation: str, target: int) -> np.ndarray | np.int64:

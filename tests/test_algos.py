@@ -10,6 +10,9 @@ import torch
 from joyrl.cli import config_from_args
 from joyrl.runner import Run
 from tests.helpers import QLEARNING_PRESET, ROOT, SMALL_NET, TINY_DQN, read_csv, tiny_dataset, train, without_seconds
+from tests.identity_envs import coded_dataset, coded_id, register_identity_envs, write_dataset
+
+register_identity_envs()
 
 ALGOS = sorted(
     folder.name
@@ -172,3 +175,41 @@ def test_declared_weights_are_entries_of_the_agent_state(algo):
     assert run.agent.weights, f"{algo} declares no weights: it cannot be fine-tuned"
     assert set(run.agent.weights) <= set(run.agent.state_dict()), f"{algo}.weights names entries its state_dict lacks"
     run.env.close()
+
+
+def observation_holders(agent) -> list[np.ndarray]:
+    """The observations an agent keeps between steps: its replay memory's, its rollout's, its episode's (REINFORCE)."""
+    kept = [
+        getattr(holder, name)
+        for holder in (agent.memory, getattr(agent, "rollout", None))
+        for name in ("states", "observations")
+        if holder is not None and hasattr(holder, name)
+    ]
+    if isinstance(getattr(agent, "states", None), list):
+        kept.append(np.asarray(agent.states))
+    return [value.cpu().numpy() if isinstance(value, torch.Tensor) else value for value in kept]
+
+
+@pytest.mark.parametrize(
+    "algo", [algo for algo in ALGOS if {"Box", "Discrete"} <= set(agent_of(algo).supported_observation_spaces)]
+)  # the deep agents that take Discrete observations
+def test_deep_agents_keep_discrete_observations_as_indices(algo, tmp_path):
+    """The memory keeps the compact form of a Discrete observation (its index, as Stable-Baselines3 does); only the
+    networks see its one-hot."""
+    agent_class = agent_of(algo)
+    action = next(kind for kind in ("Discrete", "Box") if kind in agent_class.supported_action_spaces)
+    env_id = coded_id("Discrete", action)
+    args = ["--algo", algo, "--env", env_id, "--seed", "1", f"general_cfg.tasks_dir={tmp_path}"]
+    if agent_class.needs_dataset or agent_class.learns_from_demonstrations:
+        dataset = write_dataset(coded_dataset("Discrete", 2, action=action), tmp_path / "expert", env_id)
+        args.append(f"general_cfg.dataset={dataset}")
+    cfg = config_from_args(args)
+    run = Run(cfg)
+    run.prepare()
+    if run.dataset is None or not agent_class.learns_offline:  # online, or beside demonstrations (GAIL): an episode
+        run.trainer.train_one_episode(run.env, run.agent, cfg)
+    kept = observation_holders(run.agent)
+    assert kept, f"{algo}: no memory, rollout or episode found"
+    for observations in kept:
+        assert np.issubdtype(observations.dtype, np.integer), (algo, observations.dtype, observations.shape)
+    assert any(observations.reshape(-1)[:40].any() for observations in kept)  # indices were stored, not only zeros

@@ -18,7 +18,7 @@ from joyrl.config import defaults
 from joyrl.datasets import Dataset, fill_memory
 from joyrl.envs import env_info
 from tests.helpers import linear_layers, saved_and_loaded, set_linear
-from tests.identity_envs import TOLERANCE, coded_dataset, coded_id, missed_targets, register_identity_envs, shown
+from tests.identity_envs import TOLERANCE, register_identity_envs
 
 register_identity_envs()
 
@@ -219,29 +219,3 @@ def test_learns_the_box_identity_from_expert_data(loss):
     held_out = np.random.default_rng(1).uniform(-1.0, 1.0, (50, 1)).astype(np.float32)  # targets not in the dataset
     errors = np.array([abs(agent.predict_action(target)[0] - target[0]) for target in held_out])
     assert errors.max() < TOLERANCE  # every greedy action is rewarded
-
-
-@pytest.mark.parametrize("kind", ["Discrete", "MultiDiscrete", "MultiBinary"])
-def test_learns_the_identity_from_discrete_observations(kind):
-    """The target shown as an index, two digits or two bits: kept compact in D, one-hot (or bits) in the network."""
-    np.random.seed(0)
-    env = gym.make(coded_id(kind, "Discrete"))
-    agent = make_agent(env.observation_space, env.action_space, actor_layers=SMALL, lr=1e-2, batch_size=32)
-    assert fill_memory(agent, coded_dataset(kind, 5)) == 100
-    assert agent.memory.states.dtype == (np.float32 if kind == "MultiBinary" else np.int64)
-    for _ in range(150):
-        agent.update()
-    assert [agent.predict_action(shown(kind, target)) for target in range(4)] == [0, 1, 2, 3]
-
-
-@pytest.mark.parametrize("loss", ["mse", "gaussian"])
-@pytest.mark.parametrize("kind", ["Discrete", "MultiDiscrete", "MultiBinary"])
-def test_learns_box_actions_from_discrete_observations(kind, loss):
-    """The target shown as an index, two digits or two bits; the expert's Box action is the target's value."""
-    np.random.seed(0)
-    env = gym.make(coded_id(kind, "Box"))
-    agent = make_agent(env.observation_space, env.action_space, actor_layers=SMALL, lr=1e-2, batch_size=32, loss=loss)
-    assert fill_memory(agent, coded_dataset(kind, 5, action="Box")) == 100
-    for _ in range(300):
-        agent.update()
-    assert missed_targets(agent, env) == []  # every greedy action is rewarded: within the env's 0.5 of the target's value

@@ -25,11 +25,10 @@ from joyrl.buffers import ReplayBatch
 from joyrl.cli import config_from_args
 from joyrl.config import defaults
 from joyrl.datasets import Dataset, fill_memory
-from joyrl.envs import env_info
 from joyrl.errors import ConfigError
 from joyrl.paths import ROOT
 from tests.helpers import saved_and_loaded
-from tests.identity_envs import EPISODE_STEPS, N_TARGETS, TOLERANCE, coded_dataset, coded_id, register_identity_envs, shown
+from tests.identity_envs import EPISODE_STEPS, N_TARGETS, TOLERANCE, register_identity_envs
 
 TINY_LAYERS = [{"layer_type": "linear", "layer_size": [8], "activation": "relu"}]
 LAYERS = [{"layer_type": "linear", "layer_size": [64], "activation": "relu"}] * 2
@@ -356,45 +355,3 @@ def test_the_pseudocode_page_cites_methods_that_exist():
     classes = {"DiscreteBCQ": DiscreteBCQ, "ContinuousBCQ": ContinuousBCQ, "VAE": VAE, "Perturbation": Perturbation}
     for owner, method in cited:
         assert hasattr(classes[owner], method), f"pseudocodes/BCQ.md cites {owner}.{method}, which does not exist"
-
-
-@pytest.mark.parametrize("kind", ["Discrete", "MultiDiscrete", "MultiBinary"])
-def test_discrete_bcq_learns_from_discrete_observations(kind):
-    """The target shown as an index, two digits or two bits (one-hot or bits in the networks, compact in D)."""
-    env = gym.make(coded_id(kind, "Discrete"))
-    torch.manual_seed(0)
-    cfg = make_cfg(env.action_space, 4, obs_space=env.observation_space, value_layers=LAYERS, batch_size=64, lr=1e-3)
-    cfg.n_states = env_info(env)["n_states"]
-    agent = Agent(cfg)
-    assert isinstance(agent, DiscreteBCQ)
-    assert fill_memory(agent, coded_dataset(kind, 20, right=0.7)) == 400
-    np.random.seed(0)
-    for _ in range(150):
-        agent.update()
-    assert [agent.predict_action(shown(kind, target)) for target in range(N_TARGETS)] == list(range(N_TARGETS))
-
-
-def test_bcq_with_box_actions_refuses_dict_observations_in_one_line():
-    parts = spaces.Dict({"x": spaces.Box(-1.0, 1.0, (2,), np.float32)})
-    with pytest.raises(ConfigError, match="BCQ with Box actions takes no Dict observations"):
-        Agent(make_cfg(spaces.Box(-1.0, 1.0, (1,), np.float32), 2, obs_space=parts))
-
-
-@pytest.mark.parametrize("kind", ["Discrete", "MultiDiscrete", "MultiBinary"])
-def test_continuous_bcq_learns_from_discrete_observations(kind):
-    """The target shown as an index, two digits or two bits; D keeps them compact, the networks read them one-hot."""
-    register_identity_envs()
-    env = gym.make(coded_id(kind, "Box"))
-    keys = {key: LAYERS for key in ("actor_layers", "critic_layers", "vae_layers")}
-    agent = Agent(
-        make_cfg(env.action_space, env_info(env)["n_states"], obs_space=env.observation_space, **keys, batch_size=64, lr=3e-3)
-    )
-    assert isinstance(agent, ContinuousBCQ)
-    assert fill_memory(agent, coded_dataset(kind, 10, action="Box")) == 200
-    assert agent.memory.states.dtype == (np.float32 if kind == "MultiBinary" else np.int64)
-    np.random.seed(0)
-    for _ in range(150):
-        agent.update()
-    values = np.array([(2 * target + 1) / N_TARGETS - 1.0 for target in range(N_TARGETS)])
-    actions = np.array([agent.predict_action(shown(kind, target))[0] for target in range(N_TARGETS)])
-    assert np.abs(actions - values).max() < TOLERANCE, actions

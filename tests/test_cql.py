@@ -19,11 +19,10 @@ from joyrl.buffers import ReplayBatch
 from joyrl.cli import config_from_args
 from joyrl.config import defaults
 from joyrl.datasets import Dataset, fill_memory
-from joyrl.envs import env_info
 from joyrl.errors import ConfigError
 from joyrl.policies import squashed_log_prob
 from tests.helpers import saved_and_loaded
-from tests.identity_envs import EPISODE_STEPS, N_TARGETS, coded_dataset, coded_id, missed_targets, register_identity_envs, shown
+from tests.identity_envs import EPISODE_STEPS, N_TARGETS, register_identity_envs
 
 
 def layers(*sizes: int) -> list[dict]:
@@ -65,9 +64,6 @@ def continuous_cfg(**overrides) -> SimpleNamespace:
 def test_agent_is_the_discrete_or_the_continuous_cql():
     assert type(Agent(discrete_cfg())) is DiscreteCQL
     assert type(Agent(continuous_cfg())) is ContinuousCQL
-    box_actions_dict_observations = continuous_cfg(obs_space=spaces.Dict({"x": spaces.Box(0, 1, (2,))}))
-    with pytest.raises(ConfigError, match="no Dict observations"):
-        Agent(box_actions_dict_observations)
 
 
 def test_cql_refuses_to_train_without_a_dataset_or_with_an_lr_annealing(cli):
@@ -381,43 +377,3 @@ def test_bc_warmup_raises_the_likelihood_of_the_data_actions():
         agent.update_actor(BATCH)
     with torch.no_grad():
         assert float(agent.actor.log_prob_of(BATCH.states, BATCH.actions).mean()) > before + 1.0
-
-
-@pytest.mark.parametrize("kind", ["Discrete", "MultiDiscrete", "MultiBinary"])
-def test_discrete_cql_learns_from_discrete_observations(kind):
-    """The target shown as an index, two digits or two bits; 70% right actions in the data."""
-    env = gym.make(coded_id(kind, "Discrete"))
-    dataset = coded_dataset(kind, 25, right=0.7, seed=1)
-    settings = {"value_layers": layers(32), "batch_size": 64, "lr": 3e-3, "gamma": 0.5, "tau": 1.0, "target_update": 50}
-    cfg = discrete_cfg(N_TARGETS, N_TARGETS, **settings, buffer_size=dataset.n_transitions, alpha=1.0)
-    cfg.obs_space, cfg.n_states = env.observation_space, env_info(env)["n_states"]
-    torch.manual_seed(0)
-    agent = Agent(cfg)
-    assert isinstance(agent, DiscreteCQL) and fill_memory(agent, dataset) == dataset.n_transitions
-    for _ in range(400):
-        agent.update()
-    assert [agent.predict_action(shown(kind, target)) for target in range(N_TARGETS)] == list(range(N_TARGETS))
-
-
-def test_cql_with_box_actions_refuses_dict_observations_in_one_line():
-    cfg = continuous_cfg(obs_space=spaces.Dict({"x": spaces.Box(-1.0, 1.0, (2,), np.float32)}))
-    with pytest.raises(ConfigError, match="CQL with Box actions takes no Dict observations"):
-        Agent(cfg)
-
-
-@pytest.mark.parametrize("kind", ["Discrete", "MultiDiscrete", "MultiBinary"])
-def test_continuous_cql_learns_from_discrete_observations(kind):
-    """The target shown as an index, two digits or two bits; the expert's Box action names the target's value."""
-    register_identity_envs()
-    env = gym.make(coded_id(kind, "Box"))
-    low, high = env.action_space.low, env.action_space.high
-    space = {"obs_space": env.observation_space, "action_space": env.action_space, "n_states": env_info(env)["n_states"]}
-    bounds = {"n_actions": 1, "action_low": low, "action_high": high, "actor_layers": layers(32), "critic_layers": layers(32)}
-    torch.manual_seed(0)
-    agent = Agent(continuous_cfg(**space, **bounds, batch_size=64, lr=3e-3, actor_lr=3e-3, gamma=0.5, bc_warmup_updates=200))
-    assert isinstance(agent, ContinuousCQL)
-    assert fill_memory(agent, coded_dataset(kind, 10, action="Box")) == 200
-    np.random.seed(0)
-    for _ in range(300):
-        agent.update()
-    assert missed_targets(agent, env) == []  # every greedy action is rewarded: within the env's 0.5 of the target's value

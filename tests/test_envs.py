@@ -1,15 +1,19 @@
 """Env construction: ids, spaces, wrappers from the config, and the project's custom envs."""
 
+import importlib
 import os
+import re
 from types import SimpleNamespace
 
 import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from joyrl.contracts import BaseAgent, observation_spaces_for
 from joyrl.envs import check_spaces, env_info, make_env
 from joyrl.errors import ConfigError
 from tests.helpers import QLEARNING_PRESET, ROOT, TINY_DQN, read_csv
+from tests.identity_envs import register_identity_envs
 
 
 def env_cfg(env_id, **changes):
@@ -33,13 +37,28 @@ def test_env_info_gives_action_bounds_for_continuous_actions():
 
 
 def test_check_spaces_accepts_what_the_agent_supports():
-    class Agent:
+    class Agent(BaseAgent):
         supported_observation_spaces = ("Box",)
         supported_action_spaces = ("Discrete",)
 
     check_spaces(Agent, make_env(env_cfg("CartPole-v1"), seed=1), "X", "CartPole-v1")
     with pytest.raises(ConfigError, match="X handles Discrete action spaces"):
         check_spaces(Agent, make_env(env_cfg("Pendulum-v1"), seed=1), "X", "Pendulum-v1")
+
+
+@pytest.mark.parametrize("algo", ["CQL", "BCQ"])
+def test_check_spaces_refuses_an_observation_kind_the_action_kind_does_not_take(algo):
+    """CQL and BCQ take Dict observations with Discrete actions only (their Box-action networks read s and a
+    concatenated): the pair is refused in one line that says so."""
+    register_identity_envs()
+    agent = importlib.import_module(f"algos.{algo}.agent").Agent
+    assert observation_spaces_for(agent, "Discrete") == agent.supported_observation_spaces
+    assert "Dict" not in observation_spaces_for(agent, "Box")
+    check_spaces(agent, gym.make("IdentityDictToDiscrete-v0"), algo, "IdentityDictToDiscrete-v0")
+    check_spaces(agent, gym.make("IdentityBoxToBox-v0"), algo, "IdentityBoxToBox-v0")
+    message = f"{algo} handles Box, Discrete, MultiDiscrete or MultiBinary observation spaces with Box actions, but "
+    with pytest.raises(ConfigError, match=re.escape(message) + "IdentityDictToBox-v0 has a Dict with parts"):
+        check_spaces(agent, gym.make("IdentityDictToBox-v0"), algo, "IdentityDictToBox-v0")
 
 
 def test_unknown_env_id_suggests_close_ids():

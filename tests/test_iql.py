@@ -18,9 +18,8 @@ from algos.IQL.config import AlgoConfig
 from joyrl.buffers import ReplayBatch
 from joyrl.config import defaults
 from joyrl.datasets import Dataset, fill_memory
-from joyrl.envs import env_info
 from tests.helpers import saved_and_loaded
-from tests.identity_envs import EPISODE_STEPS, N_TARGETS, TOLERANCE, coded_dataset, coded_id, register_identity_envs, shown
+from tests.identity_envs import EPISODE_STEPS, TOLERANCE, register_identity_envs
 
 TINY_LAYERS = [{"layer_type": "linear", "layer_size": [8], "activation": "relu"}]
 LAYERS = [{"layer_type": "linear", "layer_size": [64], "activation": "relu"}] * 2
@@ -250,19 +249,3 @@ def test_the_advantage_weights_pick_the_expert_out_of_mixed_data():
     dataset = identity_box_dataset(20, expert_share=0.5)
     assert learned_hits(dataset, updates=250, gamma=0.0, beta=0.0) < 0.6
     assert learned_hits(dataset, updates=250, gamma=0.0, beta=10.0) == 1.0
-
-
-@pytest.mark.parametrize("kind", ["Discrete", "MultiDiscrete", "MultiBinary"])
-def test_iql_imitates_the_expert_from_discrete_observations(kind):
-    """The target shown as an index, two digits or two bits; the expert's Box action is the target's value."""
-    register_identity_envs()
-    env = gym.make(coded_id(kind, "Box"))
-    keys = {"actor_layers": LAYERS, "critic_layers": LAYERS, "value_layers": LAYERS, "batch_size": 64, "lr": 3e-3}
-    agent = make_agent(max_updates=150, **keys, obs_space=env.observation_space, n_states=env_info(env)["n_states"])
-    assert fill_memory(agent, coded_dataset(kind, 10, action="Box")) == 200
-    np.random.seed(0)
-    for _ in range(150):
-        agent.update()
-    values = [(2 * target + 1) / N_TARGETS - 1.0 for target in range(N_TARGETS)]
-    actions = [float(agent.predict_action(shown(kind, target))[0]) for target in range(N_TARGETS)]
-    assert np.abs(np.array(actions) - values).max() < TOLERANCE, actions

@@ -26,9 +26,10 @@ from joyrl.contracts import BaseAgent
 
 
 class Agent(BaseAgent):
-    # Dict: with Discrete actions only (DiscreteBCQ)
     supported_observation_spaces = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces = ("Discrete", "Box")
+    # Dict: with Discrete actions only (DiscreteBCQ); ContinuousBCQ's networks read s and a concatenated
+    observation_spaces_by_action = {"Box": ("Box", "Discrete", "MultiDiscrete", "MultiBinary")}
     masks_actions = True  # DiscreteBCQ honours an action_mask part (Box actions have no mask)
     learns_offline = True
     needs_dataset = True  # train mode without general_cfg.dataset is refused by the framework

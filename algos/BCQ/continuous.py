@@ -21,13 +21,11 @@ import copy
 import numpy as np
 import torch
 import torch.nn.functional as F
-from gymnasium import spaces
 from torch import nn
 
 from joyrl.acting import ScaledActions
 from joyrl.buffers import ReplayBatch, ReplayBuffer, TransitionBatch
 from joyrl.critics import Critics, frozen
-from joyrl.errors import ConfigError
 from joyrl.networks import EncodedShape, OneHot, build_mlp, observation_format
 from joyrl.policies import ActionScaler
 from joyrl.schedules import soft_update
@@ -89,8 +87,6 @@ class ContinuousBCQ(ScaledActions):
     memory: ReplayBuffer  # D, the dataset
 
     def __init__(self, cfg) -> None:
-        if isinstance(cfg.obs_space, spaces.Dict):
-            raise ConfigError("BCQ with Box actions takes no Dict observations (its networks read s and a concatenated)")
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         self.action_dim, obs_dim = cfg.n_actions, cfg.n_states  # n_states: the one-hot width of index observations

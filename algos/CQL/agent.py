@@ -34,7 +34,6 @@ from algos.DQN.agent import Agent as DQNAgent
 from algos.SAC.agent import Agent as SACAgent
 from joyrl.buffers import TransitionBatch
 from joyrl.contracts import BaseAgent
-from joyrl.errors import ConfigError
 from joyrl.networks import legal_only
 from joyrl.policies import SquashedGaussianActor
 from joyrl.schedules import set_learning_rate
@@ -49,9 +48,12 @@ class Agent(BaseAgent):
     subclasses it, before DQN's or SAC's agent, and restates its own.
     """
 
-    # Dict: with Discrete actions only (DiscreteCQL, DQN's networks)
     supported_observation_spaces: ClassVar[tuple[str, ...]] = ("Box", "Dict", "Discrete", "MultiDiscrete", "MultiBinary")
     supported_action_spaces: ClassVar[tuple[str, ...]] = ("Discrete", "Box")
+    # Dict: with Discrete actions only (DiscreteCQL, DQN's networks); SAC's critics read s and a concatenated
+    observation_spaces_by_action: ClassVar[dict[str, tuple[str, ...]]] = {
+        "Box": ("Box", "Discrete", "MultiDiscrete", "MultiBinary")
+    }
     masks_actions = True  # Discrete actions: the framework's acting and the log-sum-exp honour the mask
     learns_offline = True
     needs_dataset = True  # train mode without general_cfg.dataset is refused by the framework
@@ -60,10 +62,7 @@ class Agent(BaseAgent):
         """An instance of the agent for ``cfg.action_space``; Python then runs that agent's ``__init__(cfg)``."""
         kind: type[Agent] = cls
         if cls is Agent:
-            discrete = isinstance(cfg.action_space, spaces.Discrete)
-            if not discrete and isinstance(cfg.obs_space, spaces.Dict):
-                raise ConfigError("CQL with Box actions takes no Dict observations (SAC's critics); this env's are a Dict")
-            kind = DiscreteCQL if discrete else ContinuousCQL
+            kind = DiscreteCQL if isinstance(cfg.action_space, spaces.Discrete) else ContinuousCQL
         return super().__new__(kind)
 
 
