@@ -83,16 +83,17 @@ class Agent(BaseAgent):
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         self.n_actions = cfg.n_actions
-        self.obs_shape, obs_dtype = observation_format(cfg)  # o_t as D keeps it: indices of Discrete ones
-        self.encoder = OneHot(self.obs_shape.sizes, self.obs_shape.starts) if isinstance(self.obs_shape, EncodedShape) else None
+        obs_shape, obs_dtype = observation_format(cfg)  # o_t as D keeps it: indices of Discrete ones
+        self.encoder = OneHot(obs_shape.sizes, obs_shape.starts) if isinstance(obs_shape, EncodedShape) else None
         n_inputs = cfg.n_states + cfg.n_actions  # x_t = (o_t, one-hot a_{t-1}); n_states: o_t's width, one-hot if indices
         self.policy_net = RecurrentQNetwork(cfg, n_inputs).to(self.device)  # Q(h, a; θ)
         self.target_net = copy.deepcopy(self.policy_net).requires_grad_(False)  # Q(h, a; θ⁻)
         self.optimizer = torch.optim.Adam(self.policy_net.parameters(), lr=cfg.lr, fused=True)  # one kernel per step
-        self.one_hot = torch.eye(cfg.n_actions + 1, cfg.n_actions, device=self.device)  # row n_actions: no previous action
+        self.action_rows = np.eye(cfg.n_actions + 1, cfg.n_actions, dtype=np.float32)  # one-hot a; row n_actions: none
+        self.one_hot = torch.from_numpy(self.action_rows).to(self.device)  # the same rows, for batches
         self.observation = ObservationTensor((1, n_inputs), self.device)  # (1, 1, n_inputs): one step of one sequence
         self.memory = SequenceReplayBuffer(  # D
-            cfg.buffer_size, self.obs_shape, cfg.burn_in, cfg.seq_len, obs_dtype=obs_dtype, device=self.device
+            cfg.buffer_size, obs_shape, cfg.burn_in, cfg.seq_len, obs_dtype=obs_dtype, device=self.device
         )
         self.input_stats = RunningMeanStd(n_inputs)
         self.epsilon = DecaySchedule(cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay, cfg.epsilon_schedule)
@@ -206,10 +207,10 @@ class Agent(BaseAgent):
         return torch.cat([flat.float().reshape(batch, steps, -1), self.one_hot[previous_actions]], dim=2)
 
     def input(self, state, prev_action: int) -> np.ndarray:
-        """x_t of one step: ``inputs`` of the observation ``state`` and a_{t-1} = ``prev_action``."""
-        observation = torch.as_tensor(np.asarray(state, dtype=self.memory.observations.dtype), device=self.device)
-        previous = torch.tensor([[prev_action]], device=self.device)
-        return self.inputs(observation.reshape(1, 1, *self.obs_shape), previous)[0, 0].cpu().numpy()
+        """x_t of one step, as ``inputs`` builds it, in NumPy: acting's path, a step at a time."""
+        if self.encoder is not None:  # Discrete, MultiDiscrete: the indices' one-hots
+            state = self.encoder(torch.as_tensor(np.asarray(state)).reshape(1, -1))[0].numpy()
+        return np.concatenate([np.asarray(state, dtype=np.float32).reshape(-1), self.action_rows[prev_action]])
 
     def normalized_input(self, state, prev_action: int) -> np.ndarray:
         """x_t scaled by the running statistics (``normalize_inputs``), as the network sees it."""
