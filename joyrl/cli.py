@@ -283,8 +283,8 @@ def _list(args: argparse.Namespace) -> int:
 
 def algorithm_spaces() -> list[tuple[str, ...]]:
     """(name, observation spaces, action spaces, action masks, ray workers) of each algorithm: its Agent's declared
-    ``supported_*_spaces`` ('any' for a plain class; an observation kind that some action kinds refuse names those that take it),
-    ``masks_actions`` and ``ray_workers``."""
+    ``supported_*_spaces`` ('any' for a plain class; an observation kind that some action kinds refuse is followed by
+    the action kinds that take it), ``masks_actions`` and ``ray_workers``."""
     rows: list[tuple[str, ...]] = []
     for name in available(paths.ALGOS_DIR, "agent.py"):
         try:

@@ -104,15 +104,8 @@ class SequenceReplayBuffer:
         slots = np.where(mask, numbers, 0) % self.capacity
         padding = ~mask
         fields = []
-        for array in (
-            self.observations,
-            self.previous_actions,
-            self.actions,
-            self.rewards,
-            self.next_observations,
-            self.terminated,
-        ):
-            window = array[slots]
+        for name in SequenceBatch._fields[:-1]:  # each array of the memory, in the batch's order; the mask last
+            window = getattr(self, name)[slots]
             window[padding] = 0
             fields.append(self._tensor(window))
         return SequenceBatch._make([*fields, self._tensor(mask.astype(np.float32))])

@@ -11,10 +11,11 @@ Double-DQN target (``double_q``), gradient-norm clipping, a Polyak or hard targe
 a learning rate annealed linearly, and bootstrapping through time-limit truncations.
 Discrete and MultiDiscrete observations enter x_t one-hot encoded, MultiBinary ones as their bits
 (``OneHot``, joyrl/networks.py); the sequence memory keeps o_t compact (indices) and a_{t-1} as an
-index, and ``inputs`` builds x_t from them, for a step as for a batch of windows. Acting keeps two hidden states (with their previous actions): one for the epsilon-greedy
-training episode (reset by ``end_episode``) and one for greedy evaluation (reset by
-``reset_eval_hidden``, which the Trainer calls before each test episode), so an
-evaluation in the middle of a training episode leaves the training one alone.
+index, and ``inputs`` builds x_t from them for a batch of windows (``input`` for one step, in NumPy).
+Acting keeps two hidden states (with their previous actions): one for the epsilon-greedy training
+episode (reset by ``end_episode``) and one for greedy evaluation (reset by ``reset_eval_hidden``,
+which the Trainer calls before each test episode), so an evaluation in the middle of a training
+episode leaves the training one alone.
 """
 
 from __future__ import annotations
