@@ -17,7 +17,6 @@ enough that launch overhead is negligible next to it (benchmarks/actor_critic_sp
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from joyrl.networks import EncodedShape, OneHot, Shape, build_mlp
+from joyrl.networks import Shape, build_mlp, flat_encoder
 
 
 class Critics(nn.Module):
@@ -37,11 +36,7 @@ class Critics(nn.Module):
 
     def __init__(self, spec: list[dict[str, Any]], obs_shape: int | Shape, action_dim: int, n_critics: int = 2) -> None:
         super().__init__()
-        self.encoder: nn.Module = nn.Flatten()
-        if isinstance(obs_shape, EncodedShape):
-            self.encoder, obs_dim = OneHot(obs_shape.sizes, obs_shape.starts), sum(obs_shape.sizes)
-        else:
-            obs_dim = obs_shape if isinstance(obs_shape, int) else int(math.prod(obs_shape))
+        self.encoder, obs_dim = flat_encoder(obs_shape)
         self.members = nn.ModuleList(build_mlp(spec, obs_dim + action_dim, 1, key="critic_layers") for _ in range(n_critics))
 
     def forward(self, observation: torch.Tensor, action: torch.Tensor, n: int | None = None) -> torch.Tensor:

@@ -227,6 +227,21 @@ class OneHot(nn.Module):
         return torch.zeros(x.shape[0], self.width, device=x.device).scatter_(1, columns, 1.0)
 
 
+class FlatFloat(nn.Module):
+    """Observations (B, *shape) as flat float32 features (B, prod(shape))."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], -1).float()
+
+
+def flat_encoder(obs_shape: int | Shape) -> tuple[nn.Module, int]:
+    """What turns observations as memories keep them into the flat float features of a network reading [s, a], and
+    their width: ``OneHot`` for an ``EncodedShape`` (indices), ``FlatFloat`` for any other shape (or width)."""
+    if isinstance(obs_shape, EncodedShape):
+        return OneHot(obs_shape.sizes, obs_shape.starts), sum(obs_shape.sizes)
+    return FlatFloat(), obs_shape if isinstance(obs_shape, int) else math.prod(obs_shape)
+
+
 class ScaleUint8(nn.Module):
     """uint8 inputs (pixels, bytes) in [0, 255] as float32 in [0, 1], so memories can keep the bytes."""
 

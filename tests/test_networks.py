@@ -244,3 +244,14 @@ def test_the_memory_keeps_indices_and_the_network_takes_one_hots(space, stored):
     assert np.array_equal(agent.memory.states[0], np.asarray(observation, dtype=stored[1]))
     assert agent.policy_net[-1].out_features == 2 and isinstance(agent.predict_action(observation), int)
     assert agent.sample_batch().states.shape[1:] == stored[0]
+
+
+def test_flat_encoder_one_hot_encodes_indices_and_flattens_the_rest_to_float32():
+    from joyrl.networks import EncodedShape, flat_encoder
+
+    encoder, width = flat_encoder(EncodedShape((2,), (2, 3), (0, 0)))  # MultiDiscrete([2, 3])
+    assert width == 5 and encoder(torch.tensor([[1, 2]])).tolist() == [[0, 1, 0, 0, 1]]
+    encoder, width = flat_encoder((2, 3))
+    flat = encoder(torch.arange(12, dtype=torch.float64).reshape(2, 2, 3))
+    assert width == 6 and flat.dtype == torch.float32 and flat.tolist() == [list(range(6)), list(range(6, 12))]
+    assert flat_encoder(4)[1] == 4

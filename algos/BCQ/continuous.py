@@ -26,7 +26,7 @@ from torch import nn
 from joyrl.acting import ScaledActions
 from joyrl.buffers import ReplayBatch, ReplayBuffer, TransitionBatch
 from joyrl.critics import Critics, frozen
-from joyrl.networks import EncodedShape, OneHot, build_mlp, observation_format
+from joyrl.networks import build_mlp, flat_encoder, observation_format
 from joyrl.policies import ActionScaler
 from joyrl.schedules import soft_update
 
@@ -91,10 +91,7 @@ class ContinuousBCQ(ScaledActions):
         self.device = torch.device(cfg.device)
         self.action_dim, obs_dim = cfg.n_actions, cfg.n_states  # n_states: the one-hot width of index observations
         obs_shape, obs_dtype = observation_format(cfg, "actor_layers")  # what D keeps: indices of Discrete ones
-        # the networks read s flat: Discrete and MultiDiscrete indices one-hot encoded on their way in
-        self.encode: nn.Module = (
-            OneHot(obs_shape.sizes, obs_shape.starts) if isinstance(obs_shape, EncodedShape) else nn.Identity()
-        )
+        self.encode, _ = flat_encoder(obs_shape)  # the networks read s flat: Discrete and MultiDiscrete ones one-hot
         self.scaler = ActionScaler(cfg.action_low, cfg.action_high)  # [-1, 1] <-> [low, high]
         # step C1: G, xi and the twin critics, targets of xi and the critics; one Adam each
         self.vae = VAE(cfg.vae_layers, obs_dim, self.action_dim).to(self.device)
@@ -114,7 +111,7 @@ class ContinuousBCQ(ScaledActions):
     @torch.inference_mode()
     def unit_action(self, state: np.ndarray, explore: bool) -> np.ndarray:
         """Step C10: of n actions xi(s, G(s)), the one of highest Q_1 (the same when exploring); (act,) in [-1, 1]."""
-        observation = self.encode(torch.as_tensor(np.asarray(state), device=self.device).reshape(1, -1)).float()
+        observation = self.encode(torch.as_tensor(np.asarray(state), device=self.device).reshape(1, -1))
         states = observation.repeat(self.cfg.n_action_samples, 1)  # (n, obs)
         actions = self.actor(states, self.vae.decode(states))  # (n, act)
         return actions[self.critic(states, actions, n=1)[0].argmax()].cpu().numpy()

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from algos.PPO.agent import Agent as PPOAgent
 from joyrl.datasets import Dataset
-from joyrl.networks import EncodedShape, OneHot, build_mlp
+from joyrl.networks import build_mlp, flat_encoder
 
 
 class Agent(PPOAgent):
@@ -44,8 +44,8 @@ class Agent(PPOAgent):
 
     def __init__(self, cfg) -> None:
         super().__init__(cfg)  # PPO's actor, critic, optimiser and rollout (step 1)
-        shape = self.obs_shape
-        self.state_encoder = OneHot(shape.sizes, shape.starts) if isinstance(shape, EncodedShape) else None  # indices
+        assert not isinstance(self.obs_shape, dict)  # no Dict observations declared
+        self.state_encoder, _ = flat_encoder(self.obs_shape)  # s flat: Discrete and MultiDiscrete ones one-hot
         input_size = cfg.n_states + cfg.n_actions  # [s, a]: the flat (or one-hot) observation, then one-hot or [-1, 1] action
         self.discriminator = build_mlp(cfg.discriminator_layers, (input_size,), 1, "discriminator_layers").to(self.device)
         self.discriminator_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.discriminator_lr, fused=True)
@@ -128,10 +128,7 @@ class Agent(PPOAgent):
         """D's input [s, a] (B, n_states + A): the flat observation (one-hot for Discrete and MultiDiscrete ones), then
         the one-hot action (Discrete, int64 indices) or the env action mapped to [-1, 1] by PPO's ``ActionScaler`` (Box)."""
         n = len(env_actions)
-        if self.state_encoder is not None:
-            states = self.state_encoder(torch.as_tensor(np.asarray(observations)).reshape(n, -1)).to(self.device)
-        else:
-            states = torch.as_tensor(np.asarray(observations, dtype=np.float32).reshape(n, -1), device=self.device)
+        states = self.state_encoder(torch.as_tensor(np.asarray(observations)).reshape(n, -1)).to(self.device)
         if self.continuous:
             assert self.action_scaler is not None  # made for Box actions
             actions = torch.as_tensor(self.action_scaler.from_env(env_actions).reshape(n, -1), device=self.device)
