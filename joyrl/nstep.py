@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from joyrl.buffers import same_observation
+from joyrl.trajectories import stacked
 
 
 class NStepTransition(NamedTuple):
@@ -101,7 +102,7 @@ class NStepAccumulator:
         assert self.last_next_state is not None  # set by push whenever a step is pending
         return {
             "n_pending": len(self.pending),
-            "states": _stacked(states),
+            "states": _as_tensors(stacked(list(states))),
             "actions": torch.from_numpy(np.stack([np.asarray(a) for a in actions])),
             "rewards": torch.tensor(rewards, dtype=torch.float64),
             "last_next_state": _as_tensors(self.last_next_state),
@@ -133,15 +134,8 @@ def _as_tensors(observation: Any) -> torch.Tensor | dict[str, torch.Tensor]:
     return torch.from_numpy(np.array(observation))
 
 
-def _stacked(observations: Any) -> torch.Tensor | dict[str, torch.Tensor]:
-    """Observations (arrays, or dicts of arrays) stacked along a new first axis: a tensor, or a dict of them."""
-    if isinstance(observations[0], dict):
-        return {name: torch.from_numpy(np.stack([np.asarray(o[name]) for o in observations])) for name in observations[0]}
-    return torch.from_numpy(np.stack([np.asarray(o) for o in observations]))
-
-
 def _unstacked(stacked: torch.Tensor | dict[str, torch.Tensor]) -> list:
-    """The inverse of ``_stacked``: one array, or one dict of arrays, per observation."""
+    """The inverse of ``stacked``: one array, or one dict of arrays, per observation."""
     if isinstance(stacked, dict):
         parts = {name: part.numpy() for name, part in stacked.items()}
         return [{name: part[i] for name, part in parts.items()} for i in range(len(next(iter(parts.values()))))]
